@@ -1,0 +1,113 @@
+//! Clients for one account in one region, and the single place every AWS call goes through.
+
+use std::future::Future;
+use std::time::Instant;
+
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+
+use super::{from_sdk, AwsError, CallLog, Op};
+use crate::spec::{AccountId, Region};
+
+/// Where calls go: an account (own or assumed credentials) and a region.
+#[derive(Clone)]
+pub struct Account {
+    pub id: AccountId,
+    pub region: Region,
+    pub(super) s3: aws_sdk_s3::Client,
+    pub(super) kms: aws_sdk_kms::Client,
+    pub(super) iam: aws_sdk_iam::Client,
+    pub(super) log: CallLog,
+}
+
+impl std::fmt::Debug for Account {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Account({} {})", self.id, self.region)
+    }
+}
+
+impl Account {
+    pub fn new(
+        id: AccountId,
+        region: Region,
+        config: &aws_config::SdkConfig,
+        log: CallLog,
+    ) -> Self {
+        let s3_config = aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(config.endpoint_url().is_some())
+            .build();
+        Self {
+            s3: aws_sdk_s3::Client::from_conf(s3_config),
+            kms: aws_sdk_kms::Client::new(config),
+            iam: aws_sdk_iam::Client::new(config),
+            id,
+            region,
+            log,
+        }
+    }
+
+    /// Runs one SDK call: records and times it, logs mutations, and classifies failures.
+    pub(super) async fn call<T, E, R, F>(
+        &self,
+        op: Op,
+        resource: &str,
+        fut: F,
+    ) -> Result<T, AwsError>
+    where
+        F: Future<Output = Result<T, SdkError<E, R>>>,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        let start = Instant::now();
+        let result = fut.await;
+        let (account, region) = (self.id.as_str(), self.region.as_str());
+        self.log
+            .record(op, account, region, resource, start, result.is_ok());
+        match result {
+            Ok(v) => {
+                if op.mutating {
+                    tracing::info!(
+                        account,
+                        region,
+                        resource,
+                        operation = op.name,
+                        service = op.service,
+                        "aws mutation"
+                    );
+                } else {
+                    tracing::debug!(account, region, resource, operation = op.name, "aws read");
+                }
+                Ok(v)
+            }
+            Err(e) => {
+                let err = from_sdk(op, account, region, resource, e);
+                if err.kind != super::ErrorKind::NotFound {
+                    tracing::warn!(account, region, resource, operation = op.name, code = %err.code, "aws call failed");
+                }
+                Err(err)
+            }
+        }
+    }
+}
+
+/// Turns a not-found error into `None`.
+pub(super) fn optional<T>(r: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.kind == super::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+pub(super) const fn op(
+    service: &'static str,
+    name: &'static str,
+    action: &'static str,
+    mutating: bool,
+) -> Op {
+    Op {
+        service,
+        name,
+        action,
+        mutating,
+    }
+}

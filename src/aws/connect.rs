@@ -1,0 +1,228 @@
+//! Credentials and clients per account and region: the function's own identity for the source
+//! (or an assumed `SourceRoleArn`), `sts:AssumeRole` into each destination account.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::SdkConfig;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::Credentials;
+use tokio::sync::Mutex;
+
+use super::account::op;
+use super::{from_sdk, Account, AwsError, AwsErrorDetail, CallLog};
+use crate::spec::{AccountId, Region, RoleArn};
+
+const GET_CALLER_IDENTITY: super::Op =
+    op("sts", "GetCallerIdentity", "sts:GetCallerIdentity", false);
+const ASSUME_ROLE: super::Op = op("sts", "AssumeRole", "sts:AssumeRole", false);
+/// Session name visible in the destination account's CloudTrail.
+pub const SESSION_NAME: &str = "s3-replication-provider";
+
+/// Applies the provider's retry and timeout policy to a base configuration: throttling, 5xx
+/// and transient network errors are retried with jittered backoff; no single attempt may
+/// hang.
+pub fn tuned(base: &SdkConfig) -> SdkConfig {
+    base.to_builder()
+        .retry_config(RetryConfig::standard().with_max_attempts(5))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .operation_attempt_timeout(Duration::from_secs(20))
+                .operation_timeout(Duration::from_secs(60))
+                .build(),
+        )
+        .build()
+}
+
+/// Role ARN and external id.
+type AssumeKey = (String, Option<String>);
+
+/// Hands out one [`Account`] per (credentials, region), creating credentials at most once per
+/// invocation.
+pub struct Connector {
+    base: SdkConfig,
+    log: CallLog,
+    /// Assumed credentials by role ARN + external id.
+    assumed: Mutex<HashMap<AssumeKey, (AccountId, SharedCredentialsProvider)>>,
+    own_account: Mutex<Option<AccountId>>,
+}
+
+impl Connector {
+    pub fn new(base: &SdkConfig, log: CallLog) -> Self {
+        Self {
+            base: tuned(base),
+            log,
+            assumed: Mutex::default(),
+            own_account: Mutex::default(),
+        }
+    }
+
+    pub fn log(&self) -> &CallLog {
+        &self.log
+    }
+
+    /// The region the function runs in.
+    pub fn home_region(&self) -> Option<Region> {
+        self.base
+            .region()
+            .and_then(|r| Region::parse(r.as_ref()).ok())
+    }
+
+    /// The source side: own credentials, or `role` assumed.
+    pub async fn source(
+        &self,
+        role: Option<&RoleArn>,
+        region: &Region,
+    ) -> Result<Account, AwsError> {
+        match role {
+            Some(role) => self.assumed(role, None, region).await,
+            None => {
+                let id = self.own_account(region).await?;
+                Ok(Account::new(
+                    id,
+                    region.clone(),
+                    &self.config_for(region, None),
+                    self.log.clone(),
+                ))
+            }
+        }
+    }
+
+    /// A destination account reached through `role` (with `external_id`), in `region`.
+    pub async fn assumed(
+        &self,
+        role: &RoleArn,
+        external_id: Option<&str>,
+        region: &Region,
+    ) -> Result<Account, AwsError> {
+        let key = (role.to_string(), external_id.map(str::to_owned));
+        let mut cache = self.assumed.lock().await;
+        let (id, creds) = match cache.get(&key) {
+            Some(hit) => hit.clone(),
+            None => {
+                let fresh = self.assume(role, external_id, region).await?;
+                cache.insert(key, fresh.clone());
+                fresh
+            }
+        };
+        drop(cache);
+        Ok(Account::new(
+            id,
+            region.clone(),
+            &self.config_for(region, Some(creds)),
+            self.log.clone(),
+        ))
+    }
+
+    fn config_for(&self, region: &Region, creds: Option<SharedCredentialsProvider>) -> SdkConfig {
+        let mut b = self
+            .base
+            .to_builder()
+            .region(aws_config::Region::new(region.to_string()));
+        if let Some(c) = creds {
+            b = b.credentials_provider(c);
+        }
+        b.build()
+    }
+
+    async fn own_account(&self, region: &Region) -> Result<AccountId, AwsError> {
+        let mut cached = self.own_account.lock().await;
+        if let Some(id) = cached.as_ref() {
+            return Ok(id.clone());
+        }
+        let sts = aws_sdk_sts::Client::new(&self.config_for(region, None));
+        let start = std::time::Instant::now();
+        let result = sts.get_caller_identity().send().await;
+        self.log.record(
+            GET_CALLER_IDENTITY,
+            "self",
+            region.as_str(),
+            "caller",
+            start,
+            result.is_ok(),
+        );
+        let out = result.map_err(|e| {
+            from_sdk(
+                GET_CALLER_IDENTITY,
+                "self",
+                region.as_str(),
+                "caller identity",
+                e,
+            )
+        })?;
+        let id = AccountId::parse(out.account().unwrap_or_default())
+            .map_err(|m| AwsErrorDetail {
+                op: GET_CALLER_IDENTITY,
+                account: "self".into(),
+                region: region.to_string(),
+                resource: "caller identity".into(),
+                code: "InvalidResponse".into(),
+                message: m,
+                kind: super::ErrorKind::Invalid,
+            })
+            .map_err(AwsError::from)?;
+        *cached = Some(id.clone());
+        Ok(id)
+    }
+
+    async fn assume(
+        &self,
+        role: &RoleArn,
+        external_id: Option<&str>,
+        region: &Region,
+    ) -> Result<(AccountId, SharedCredentialsProvider), AwsError> {
+        // STS is called with the function's own credentials, in its own region when known.
+        let sts_region = self.home_region().unwrap_or_else(|| region.clone());
+        let sts = aws_sdk_sts::Client::new(&self.config_for(&sts_region, None));
+        let req = sts
+            .assume_role()
+            .role_arn(role.as_str())
+            .role_session_name(SESSION_NAME)
+            .set_external_id(external_id.map(str::to_owned));
+        let start = std::time::Instant::now();
+        let result = req.send().await;
+        let account = role.account().as_str();
+        self.log.record(
+            ASSUME_ROLE,
+            account,
+            sts_region.as_str(),
+            role.as_str(),
+            start,
+            result.is_ok(),
+        );
+        let out = result.map_err(|e| {
+            let mut err = from_sdk(ASSUME_ROLE, account, sts_region.as_str(), role.as_str(), e);
+            err.message = format!(
+                "{}. The function could not assume {role}: deploy sam/destination-account/template.yaml in account {account} trusting the function's role (or fix RoleArn/ExternalId)",
+                err.message
+            );
+            err
+        })?;
+        let c = out
+            .credentials
+            .ok_or_else(|| AwsErrorDetail {
+                op: ASSUME_ROLE,
+                account: account.to_owned(),
+                region: sts_region.to_string(),
+                resource: role.to_string(),
+                code: "InvalidResponse".into(),
+                message: "AssumeRole returned no credentials".into(),
+                kind: super::ErrorKind::Server,
+            })
+            .map_err(AwsError::from)?;
+        let creds = Credentials::new(
+            c.access_key_id,
+            c.secret_access_key,
+            Some(c.session_token),
+            None,
+            "assumed-role",
+        );
+        Ok((
+            role.account().clone(),
+            SharedCredentialsProvider::new(creds),
+        ))
+    }
+}

@@ -1,0 +1,177 @@
+//! The IAM calls the provider makes (IAM is global: the region only labels logs).
+
+use aws_sdk_iam::types::Tag;
+
+use super::account::{op, optional};
+use super::{Account, AwsError};
+
+const GET_ROLE: super::Op = op("iam", "GetRole", "iam:GetRole", false);
+const CREATE_ROLE: super::Op = op("iam", "CreateRole", "iam:CreateRole and iam:TagRole", true);
+const UPDATE_TRUST: super::Op = op(
+    "iam",
+    "UpdateAssumeRolePolicy",
+    "iam:UpdateAssumeRolePolicy",
+    true,
+);
+const GET_ROLE_POLICY: super::Op = op("iam", "GetRolePolicy", "iam:GetRolePolicy", false);
+const PUT_ROLE_POLICY: super::Op = op("iam", "PutRolePolicy", "iam:PutRolePolicy", true);
+const DELETE_ROLE_POLICY: super::Op = op("iam", "DeleteRolePolicy", "iam:DeleteRolePolicy", true);
+const LIST_ROLE_POLICIES: super::Op = op("iam", "ListRolePolicies", "iam:ListRolePolicies", false);
+const TAG_ROLE: super::Op = op("iam", "TagRole", "iam:TagRole", true);
+const DELETE_ROLE: super::Op = op("iam", "DeleteRole", "iam:DeleteRole", true);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleInfo {
+    pub arn: String,
+    pub path: String,
+    /// The trust policy, URL-decoded.
+    pub trust_policy: String,
+    pub tags: Vec<(String, String)>,
+}
+
+impl RoleInfo {
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.tags
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// IAM returns policy documents URL-encoded.
+fn decode(doc: &str) -> String {
+    if doc.trim_start().starts_with('{') {
+        return doc.to_owned();
+    }
+    percent_encoding::percent_decode_str(doc)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+fn sdk_tags(tags: &[(&str, &str)]) -> Vec<Tag> {
+    tags.iter()
+        .filter_map(|(k, v)| Tag::builder().key(*k).value(*v).build().ok())
+        .collect()
+}
+
+impl Account {
+    pub async fn role(&self, name: &str) -> Result<Option<RoleInfo>, AwsError> {
+        let out = optional(
+            self.call(GET_ROLE, name, self.iam.get_role().role_name(name).send())
+                .await,
+        )?;
+        Ok(out.and_then(|o| o.role).map(|r| RoleInfo {
+            trust_policy: r
+                .assume_role_policy_document()
+                .map(decode)
+                .unwrap_or_default(),
+            tags: r
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                .collect(),
+            arn: r.arn,
+            path: r.path,
+        }))
+    }
+
+    pub async fn create_role(
+        &self,
+        name: &str,
+        path: &str,
+        trust: &str,
+        description: &str,
+        tags: &[(&str, &str)],
+    ) -> Result<String, AwsError> {
+        let req = self
+            .iam
+            .create_role()
+            .role_name(name)
+            .path(path)
+            .assume_role_policy_document(trust)
+            .description(description)
+            .set_tags(Some(sdk_tags(tags)));
+        let out = self.call(CREATE_ROLE, name, req.send()).await?;
+        Ok(out.role.map(|r| r.arn).unwrap_or_default())
+    }
+
+    pub async fn update_trust_policy(&self, name: &str, trust: &str) -> Result<(), AwsError> {
+        let req = self
+            .iam
+            .update_assume_role_policy()
+            .role_name(name)
+            .policy_document(trust);
+        self.call(UPDATE_TRUST, name, req.send()).await.map(drop)
+    }
+
+    pub async fn role_policy(
+        &self,
+        role: &str,
+        policy_name: &str,
+    ) -> Result<Option<String>, AwsError> {
+        let req = self
+            .iam
+            .get_role_policy()
+            .role_name(role)
+            .policy_name(policy_name);
+        let out = optional(self.call(GET_ROLE_POLICY, role, req.send()).await)?;
+        Ok(out.map(|o| decode(o.policy_document())))
+    }
+
+    pub async fn put_role_policy(
+        &self,
+        role: &str,
+        policy_name: &str,
+        doc: &str,
+    ) -> Result<(), AwsError> {
+        let req = self
+            .iam
+            .put_role_policy()
+            .role_name(role)
+            .policy_name(policy_name)
+            .policy_document(doc);
+        self.call(PUT_ROLE_POLICY, role, req.send()).await.map(drop)
+    }
+
+    pub async fn delete_role_policy(&self, role: &str, policy_name: &str) -> Result<(), AwsError> {
+        let req = self
+            .iam
+            .delete_role_policy()
+            .role_name(role)
+            .policy_name(policy_name);
+        optional(self.call(DELETE_ROLE_POLICY, role, req.send()).await).map(drop)
+    }
+
+    pub async fn role_policy_names(&self, role: &str) -> Result<Vec<String>, AwsError> {
+        let out = optional(
+            self.call(
+                LIST_ROLE_POLICIES,
+                role,
+                self.iam.list_role_policies().role_name(role).send(),
+            )
+            .await,
+        )?;
+        Ok(out.map(|o| o.policy_names).unwrap_or_default())
+    }
+
+    pub async fn tag_role(&self, role: &str, tags: &[(&str, &str)]) -> Result<(), AwsError> {
+        let req = self
+            .iam
+            .tag_role()
+            .role_name(role)
+            .set_tags(Some(sdk_tags(tags)));
+        self.call(TAG_ROLE, role, req.send()).await.map(drop)
+    }
+
+    pub async fn delete_role(&self, role: &str) -> Result<(), AwsError> {
+        optional(
+            self.call(
+                DELETE_ROLE,
+                role,
+                self.iam.delete_role().role_name(role).send(),
+            )
+            .await,
+        )
+        .map(drop)
+    }
+}

@@ -1,0 +1,18 @@
+//! AWS clients per account and region, and the calls the provider makes through them. This is
+//! the only module that touches the SDK.
+
+mod account;
+mod calls;
+mod connect;
+mod error;
+mod iam;
+mod kms;
+mod s3;
+
+pub use account::Account;
+pub use calls::{Call, CallLog};
+pub use connect::{tuned, Connector, SESSION_NAME};
+pub use error::{from_sdk, redact, AwsError, AwsErrorDetail, ErrorKind, Op};
+pub use iam::RoleInfo;
+pub use kms::KeyInfo;
+pub use s3::{DefaultEncryption, LiveReplication, LiveRule};

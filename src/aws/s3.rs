@@ -1,0 +1,476 @@
+//! The S3 calls the provider makes.
+
+use aws_sdk_s3::types::{
+    AccessControlTranslation, BucketLocationConstraint, BucketVersioningStatus,
+    CreateBucketConfiguration, DeleteMarkerReplication, DeleteMarkerReplicationStatus, Destination,
+    EncryptionConfiguration, Metrics, MetricsStatus, ObjectOwnership, OwnerOverride,
+    OwnershipControls, OwnershipControlsRule, PublicAccessBlockConfiguration, ReplicaModifications,
+    ReplicaModificationsStatus, ReplicationConfiguration, ReplicationRule,
+    ReplicationRuleAndOperator, ReplicationRuleFilter, ReplicationRuleStatus, ReplicationTime,
+    ReplicationTimeStatus, ReplicationTimeValue, ServerSideEncryption,
+    ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    SourceSelectionCriteria, SseKmsEncryptedObjects, SseKmsEncryptedObjectsStatus, StorageClass,
+    Tag, VersioningConfiguration,
+};
+
+use super::account::{op, optional};
+use super::{Account, AwsError, AwsErrorDetail, ErrorKind, Op};
+use crate::plan::{Filter, ReplicationConfig, Rule};
+
+const GET_LOCATION: Op = op("s3", "GetBucketLocation", "s3:GetBucketLocation", false);
+const GET_VERSIONING: Op = op("s3", "GetBucketVersioning", "s3:GetBucketVersioning", false);
+const PUT_VERSIONING: Op = op("s3", "PutBucketVersioning", "s3:PutBucketVersioning", true);
+const GET_POLICY: Op = op("s3", "GetBucketPolicy", "s3:GetBucketPolicy", false);
+const PUT_POLICY: Op = op("s3", "PutBucketPolicy", "s3:PutBucketPolicy", true);
+const DELETE_POLICY: Op = op("s3", "DeleteBucketPolicy", "s3:DeleteBucketPolicy", true);
+const GET_REPLICATION: Op = op(
+    "s3",
+    "GetBucketReplication",
+    "s3:GetReplicationConfiguration",
+    false,
+);
+const PUT_REPLICATION: Op = op(
+    "s3",
+    "PutBucketReplication",
+    "s3:PutReplicationConfiguration and iam:PassRole",
+    true,
+);
+const DELETE_REPLICATION: Op = op(
+    "s3",
+    "DeleteBucketReplication",
+    "s3:PutReplicationConfiguration",
+    true,
+);
+const GET_ENCRYPTION: Op = op(
+    "s3",
+    "GetBucketEncryption",
+    "s3:GetEncryptionConfiguration",
+    false,
+);
+const PUT_ENCRYPTION: Op = op(
+    "s3",
+    "PutBucketEncryption",
+    "s3:PutEncryptionConfiguration",
+    true,
+);
+const CREATE_BUCKET: Op = op("s3", "CreateBucket", "s3:CreateBucket", true);
+const PUT_PUBLIC_ACCESS_BLOCK: Op = op(
+    "s3",
+    "PutPublicAccessBlock",
+    "s3:PutBucketPublicAccessBlock",
+    true,
+);
+const PUT_OWNERSHIP: Op = op(
+    "s3",
+    "PutBucketOwnershipControls",
+    "s3:PutBucketOwnershipControls",
+    true,
+);
+
+/// The parts of a live replication configuration that S3 (and every emulator) reads back
+/// faithfully: enough to tell whose it is and which rules it has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveReplication {
+    pub role: String,
+    pub rules: Vec<LiveRule>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveRule {
+    pub id: String,
+    pub priority: Option<i32>,
+    pub enabled: bool,
+    pub destination_bucket: String,
+}
+
+/// A bucket's default encryption.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefaultEncryption {
+    pub algorithm: String,
+    pub kms_key: Option<String>,
+}
+
+fn arn(bucket: &str) -> String {
+    format!("arn:aws:s3:::{bucket}")
+}
+
+fn construction(op: Op, account: &Account, resource: &str, e: impl std::fmt::Display) -> AwsError {
+    AwsError::from(AwsErrorDetail {
+        op,
+        account: account.id.to_string(),
+        region: account.region.to_string(),
+        resource: resource.to_owned(),
+        code: "InvalidRequest".to_owned(),
+        message: e.to_string(),
+        kind: ErrorKind::Invalid,
+    })
+}
+
+impl Account {
+    /// The region a bucket is in, or `None` if it does not exist.
+    pub async fn bucket_region(&self, bucket: &str) -> Result<Option<String>, AwsError> {
+        let out = optional(
+            self.call(
+                GET_LOCATION,
+                &arn(bucket),
+                self.s3.get_bucket_location().bucket(bucket).send(),
+            )
+            .await,
+        )?;
+        Ok(out.map(|o| match o.location_constraint() {
+            None => "us-east-1".to_owned(),
+            Some(BucketLocationConstraint::Eu) => "eu-west-1".to_owned(),
+            Some(c) if c.as_str().is_empty() => "us-east-1".to_owned(),
+            Some(c) => c.as_str().to_owned(),
+        }))
+    }
+
+    pub async fn versioning_enabled(&self, bucket: &str) -> Result<bool, AwsError> {
+        let out = self
+            .call(
+                GET_VERSIONING,
+                &arn(bucket),
+                self.s3.get_bucket_versioning().bucket(bucket).send(),
+            )
+            .await?;
+        Ok(out.status() == Some(&BucketVersioningStatus::Enabled))
+    }
+
+    pub async fn enable_versioning(&self, bucket: &str) -> Result<(), AwsError> {
+        let config = VersioningConfiguration::builder()
+            .status(BucketVersioningStatus::Enabled)
+            .build();
+        let req = self
+            .s3
+            .put_bucket_versioning()
+            .bucket(bucket)
+            .versioning_configuration(config);
+        self.call(PUT_VERSIONING, &arn(bucket), req.send())
+            .await
+            .map(drop)
+    }
+
+    pub async fn bucket_policy(&self, bucket: &str) -> Result<Option<String>, AwsError> {
+        let out = optional(
+            self.call(
+                GET_POLICY,
+                &arn(bucket),
+                self.s3.get_bucket_policy().bucket(bucket).send(),
+            )
+            .await,
+        )?;
+        Ok(out.and_then(|o| o.policy).filter(|p| !p.trim().is_empty()))
+    }
+
+    pub async fn put_bucket_policy(&self, bucket: &str, policy: &str) -> Result<(), AwsError> {
+        let req = self.s3.put_bucket_policy().bucket(bucket).policy(policy);
+        self.call(PUT_POLICY, &arn(bucket), req.send())
+            .await
+            .map(drop)
+    }
+
+    pub async fn delete_bucket_policy(&self, bucket: &str) -> Result<(), AwsError> {
+        optional(
+            self.call(
+                DELETE_POLICY,
+                &arn(bucket),
+                self.s3.delete_bucket_policy().bucket(bucket).send(),
+            )
+            .await,
+        )
+        .map(drop)
+    }
+
+    pub async fn replication(&self, bucket: &str) -> Result<Option<LiveReplication>, AwsError> {
+        let out = optional(
+            self.call(
+                GET_REPLICATION,
+                &arn(bucket),
+                self.s3.get_bucket_replication().bucket(bucket).send(),
+            )
+            .await,
+        )?;
+        Ok(out
+            .and_then(|o| o.replication_configuration)
+            .map(|c| LiveReplication {
+                role: c.role().to_owned(),
+                rules: c
+                    .rules()
+                    .iter()
+                    .map(|r| LiveRule {
+                        id: r.id().unwrap_or_default().to_owned(),
+                        priority: r.priority(),
+                        enabled: r.status() == &ReplicationRuleStatus::Enabled,
+                        destination_bucket: r
+                            .destination()
+                            .map(|d| d.bucket().to_owned())
+                            .unwrap_or_default(),
+                    })
+                    .collect(),
+            }))
+    }
+
+    pub async fn put_replication(
+        &self,
+        bucket: &str,
+        config: &ReplicationConfig,
+    ) -> Result<(), AwsError> {
+        let sdk =
+            to_sdk(config).map_err(|e| construction(PUT_REPLICATION, self, &arn(bucket), e))?;
+        let req = self
+            .s3
+            .put_bucket_replication()
+            .bucket(bucket)
+            .replication_configuration(sdk);
+        self.call(PUT_REPLICATION, &arn(bucket), req.send())
+            .await
+            .map(drop)
+    }
+
+    pub async fn delete_replication(&self, bucket: &str) -> Result<(), AwsError> {
+        let req = self.s3.delete_bucket_replication().bucket(bucket);
+        optional(
+            self.call(DELETE_REPLICATION, &arn(bucket), req.send())
+                .await,
+        )
+        .map(drop)
+    }
+
+    pub async fn default_encryption(
+        &self,
+        bucket: &str,
+    ) -> Result<Option<DefaultEncryption>, AwsError> {
+        let out = optional(
+            self.call(
+                GET_ENCRYPTION,
+                &arn(bucket),
+                self.s3.get_bucket_encryption().bucket(bucket).send(),
+            )
+            .await,
+        )?;
+        let rule = out
+            .and_then(|o| o.server_side_encryption_configuration)
+            .and_then(|c| c.rules.into_iter().next())
+            .and_then(|r| r.apply_server_side_encryption_by_default);
+        Ok(rule.map(|d| DefaultEncryption {
+            algorithm: d.sse_algorithm().as_str().to_owned(),
+            kms_key: d.kms_master_key_id().map(str::to_owned),
+        }))
+    }
+
+    /// Sets SSE-KMS with `key_arn` (and S3 Bucket Keys) as the bucket's default encryption.
+    pub async fn put_default_kms_encryption(
+        &self,
+        bucket: &str,
+        key_arn: &str,
+    ) -> Result<(), AwsError> {
+        let build =
+            || -> Result<ServerSideEncryptionConfiguration, aws_sdk_s3::error::BuildError> {
+                let default = ServerSideEncryptionByDefault::builder()
+                    .sse_algorithm(ServerSideEncryption::AwsKms)
+                    .kms_master_key_id(key_arn)
+                    .build()?;
+                let rule = ServerSideEncryptionRule::builder()
+                    .apply_server_side_encryption_by_default(default)
+                    .bucket_key_enabled(true)
+                    .build();
+                ServerSideEncryptionConfiguration::builder()
+                    .rules(rule)
+                    .build()
+            };
+        let config = build().map_err(|e| construction(PUT_ENCRYPTION, self, &arn(bucket), e))?;
+        let req = self
+            .s3
+            .put_bucket_encryption()
+            .bucket(bucket)
+            .server_side_encryption_configuration(config);
+        self.call(PUT_ENCRYPTION, &arn(bucket), req.send())
+            .await
+            .map(drop)
+    }
+
+    /// Sets SSE-S3 as the bucket's default encryption (used only to undo our own SSE-KMS default
+    /// before the key it named is deleted).
+    pub async fn put_default_sse_s3(&self, bucket: &str) -> Result<(), AwsError> {
+        let build =
+            || -> Result<ServerSideEncryptionConfiguration, aws_sdk_s3::error::BuildError> {
+                let default = ServerSideEncryptionByDefault::builder()
+                    .sse_algorithm(ServerSideEncryption::Aes256)
+                    .build()?;
+                let rule = ServerSideEncryptionRule::builder()
+                    .apply_server_side_encryption_by_default(default)
+                    .build();
+                ServerSideEncryptionConfiguration::builder()
+                    .rules(rule)
+                    .build()
+            };
+        let config = build().map_err(|e| construction(PUT_ENCRYPTION, self, &arn(bucket), e))?;
+        let req = self
+            .s3
+            .put_bucket_encryption()
+            .bucket(bucket)
+            .server_side_encryption_configuration(config);
+        self.call(PUT_ENCRYPTION, &arn(bucket), req.send())
+            .await
+            .map(drop)
+    }
+
+    /// Creates a bucket in this account's region; one this account already owns is success.
+    pub async fn create_bucket(&self, bucket: &str) -> Result<(), AwsError> {
+        let mut req = self.s3.create_bucket().bucket(bucket);
+        if self.region.as_str() != "us-east-1" {
+            let constraint = BucketLocationConstraint::from(self.region.as_str());
+            req = req.create_bucket_configuration(
+                CreateBucketConfiguration::builder()
+                    .location_constraint(constraint)
+                    .build(),
+            );
+        }
+        match self.call(CREATE_BUCKET, &arn(bucket), req.send()).await {
+            Err(e) if e.is("BucketAlreadyOwnedByYou") => Ok(()),
+            other => other.map(drop),
+        }
+    }
+
+    pub async fn block_public_access(&self, bucket: &str) -> Result<(), AwsError> {
+        let config = PublicAccessBlockConfiguration::builder()
+            .block_public_acls(true)
+            .ignore_public_acls(true)
+            .block_public_policy(true)
+            .restrict_public_buckets(true)
+            .build();
+        let req = self
+            .s3
+            .put_public_access_block()
+            .bucket(bucket)
+            .public_access_block_configuration(config);
+        self.call(PUT_PUBLIC_ACCESS_BLOCK, &arn(bucket), req.send())
+            .await
+            .map(drop)
+    }
+
+    pub async fn enforce_bucket_owner(&self, bucket: &str) -> Result<(), AwsError> {
+        let rule = OwnershipControlsRule::builder()
+            .object_ownership(ObjectOwnership::BucketOwnerEnforced)
+            .build()
+            .map_err(|e| construction(PUT_OWNERSHIP, self, &arn(bucket), e))?;
+        let controls = OwnershipControls::builder()
+            .rules(rule)
+            .build()
+            .map_err(|e| construction(PUT_OWNERSHIP, self, &arn(bucket), e))?;
+        let req = self
+            .s3
+            .put_bucket_ownership_controls()
+            .bucket(bucket)
+            .ownership_controls(controls);
+        self.call(PUT_OWNERSHIP, &arn(bucket), req.send())
+            .await
+            .map(drop)
+    }
+}
+
+/// Our plain-data configuration → the SDK's request shape (schema V2).
+fn to_sdk(
+    config: &ReplicationConfig,
+) -> Result<ReplicationConfiguration, aws_sdk_s3::error::BuildError> {
+    let rules = config
+        .rules
+        .iter()
+        .map(rule_to_sdk)
+        .collect::<Result<Vec<_>, _>>()?;
+    ReplicationConfiguration::builder()
+        .role(&config.role)
+        .set_rules(Some(rules))
+        .build()
+}
+
+fn rule_to_sdk(rule: &Rule) -> Result<ReplicationRule, aws_sdk_s3::error::BuildError> {
+    let d = &rule.destination;
+    let mut dest = Destination::builder()
+        .bucket(&d.bucket)
+        .set_account(d.account.clone())
+        .storage_class(StorageClass::from(d.storage_class.as_str()));
+    if d.owner_override {
+        dest = dest.access_control_translation(
+            AccessControlTranslation::builder()
+                .owner(OwnerOverride::Destination)
+                .build()?,
+        );
+    }
+    if let Some(key) = &d.replica_kms_key_id {
+        dest = dest.encryption_configuration(
+            EncryptionConfiguration::builder()
+                .replica_kms_key_id(key)
+                .build(),
+        );
+    }
+    let fifteen = || ReplicationTimeValue::builder().minutes(15).build();
+    if d.replication_time_control {
+        dest = dest.replication_time(
+            ReplicationTime::builder()
+                .status(ReplicationTimeStatus::Enabled)
+                .time(fifteen())
+                .build()?,
+        );
+    }
+    if d.metrics {
+        let mut m = Metrics::builder().status(MetricsStatus::Enabled);
+        if d.replication_time_control {
+            m = m.event_threshold(fifteen());
+        }
+        dest = dest.metrics(m.build()?);
+    }
+    let mut criteria = None;
+    if rule.sse_kms_encrypted_objects || rule.replica_modifications {
+        let mut c = SourceSelectionCriteria::builder();
+        if rule.sse_kms_encrypted_objects {
+            c = c.sse_kms_encrypted_objects(
+                SseKmsEncryptedObjects::builder()
+                    .status(SseKmsEncryptedObjectsStatus::Enabled)
+                    .build()?,
+            );
+        }
+        if rule.replica_modifications {
+            c = c.replica_modifications(
+                ReplicaModifications::builder()
+                    .status(ReplicaModificationsStatus::Enabled)
+                    .build()?,
+            );
+        }
+        criteria = Some(c.build());
+    }
+    let dmr = if rule.delete_marker_replication {
+        DeleteMarkerReplicationStatus::Enabled
+    } else {
+        DeleteMarkerReplicationStatus::Disabled
+    };
+    ReplicationRule::builder()
+        .id(&rule.id)
+        .priority(rule.priority)
+        .status(ReplicationRuleStatus::Enabled)
+        .filter(filter_to_sdk(&rule.filter)?)
+        .delete_marker_replication(DeleteMarkerReplication::builder().status(dmr).build())
+        .set_source_selection_criteria(criteria)
+        .destination(dest.build()?)
+        .build()
+}
+
+fn filter_to_sdk(filter: &Filter) -> Result<ReplicationRuleFilter, aws_sdk_s3::error::BuildError> {
+    let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build();
+    Ok(match filter {
+        Filter::All => ReplicationRuleFilter::builder().prefix("").build(),
+        Filter::Prefix(p) => ReplicationRuleFilter::builder().prefix(p).build(),
+        Filter::Tag(k, v) => ReplicationRuleFilter::builder().tag(tag(k, v)?).build(),
+        Filter::And { prefix, tags } => {
+            let tags = tags
+                .iter()
+                .map(|(k, v)| tag(k, v))
+                .collect::<Result<Vec<_>, _>>()?;
+            let and = ReplicationRuleAndOperator::builder()
+                .set_prefix(prefix.clone())
+                .set_tags(Some(tags))
+                .build();
+            ReplicationRuleFilter::builder().and(and).build()
+        }
+    })
+}

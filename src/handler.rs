@@ -1,0 +1,307 @@
+//! One invocation, start to answer: parse the request, do the work within the time budget, and
+//! always send exactly one response — also when the work fails, panics or runs out of time.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use futures::FutureExt;
+use serde_json::Value;
+
+use crate::aws::{Call, CallLog, Connector};
+use crate::cfn::{self, Budget, Request, RequestKind, Response, Status};
+use crate::plan::names::NOTHING_CREATED_PREFIX;
+use crate::reconcile::{self, Deadline};
+use crate::spec;
+
+/// Settings read from the environment once at start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Used when the runtime gives no usable deadline (`PROVIDER_TIME_BUDGET_SECONDS`).
+    pub time_budget: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            time_budget: cfn::DEFAULT_BUDGET,
+        }
+    }
+}
+
+impl Settings {
+    pub fn from_env() -> Self {
+        let time_budget = std::env::var("PROVIDER_TIME_BUDGET_SECONDS")
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok())
+            .filter(|s| (1..=900).contains(s))
+            .map_or(cfn::DEFAULT_BUDGET, Duration::from_secs);
+        Self { time_budget }
+    }
+}
+
+/// What one invocation did: the response it sent (if the event allowed one), whether it was
+/// delivered, and every AWS call it made.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub response: Option<Response>,
+    pub delivered: bool,
+    pub calls: Vec<Call>,
+}
+
+/// The provider: SDK configuration and an HTTP client, built once per process.
+pub struct Provider {
+    base: aws_config::SdkConfig,
+    http: reqwest::Client,
+    settings: Settings,
+}
+
+impl Provider {
+    pub fn new(base: aws_config::SdkConfig, settings: Settings) -> Self {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
+        Self {
+            base,
+            http,
+            settings,
+        }
+    }
+
+    /// Handles one event; `lambda_deadline` is the runtime's deadline when there is one.
+    pub async fn handle(&self, event: Value, lambda_deadline: Option<SystemTime>) -> Outcome {
+        let budget = Budget::new(lambda_deadline, self.settings.time_budget);
+        let log = CallLog::default();
+        let request = match cfn::parse_event(event) {
+            Ok(r) => r,
+            Err(m) => return self.answer_malformed(m, budget, &log).await,
+        };
+        tracing::info!(
+            request_type = ?request.kind,
+            stack_id = %request.stack_id,
+            logical_resource_id = %request.logical_resource_id,
+            request_id = %request.request_id,
+            physical_resource_id = request.physical_resource_id.as_deref().unwrap_or(""),
+            "request received"
+        );
+        let conn = Connector::new(&self.base, log.clone());
+        // The physical id as soon as it is known, for answers given on panic or timeout.
+        let known_id: Arc<Mutex<Option<String>>> =
+            Arc::new(Mutex::new(request.physical_resource_id.clone()));
+        let work = AssertUnwindSafe(run(
+            &request,
+            &conn,
+            Deadline(budget.work_until),
+            known_id.clone(),
+        ))
+        .catch_unwind();
+        let left = budget
+            .work_until
+            .saturating_duration_since(std::time::Instant::now());
+        let response = match tokio::time::timeout(left, work).await {
+            Ok(Ok(response)) => response,
+            Ok(Err(panic)) => {
+                let msg = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".to_owned());
+                tracing::error!(panic = %msg, "handler panicked");
+                failed(&request, fallback_id(&request, &known_id), format!("internal error in the provider ({msg}); this is a bug, please report it with the function's log"))
+            }
+            Err(_) => {
+                tracing::error!("ran out of time");
+                failed(
+                    &request,
+                    fallback_id(&request, &known_id),
+                    format!("timed out: the work did not finish within the function's time ({} s available); partial changes are kept and the next attempt resumes them. Raise the function timeout or check the log for the slow step", left.as_secs()),
+                )
+            }
+        };
+        if response.status == Status::Failed {
+            tracing::warn!(
+                reason = response.reason.as_deref().unwrap_or(""),
+                "answering FAILED"
+            );
+        }
+        let delivered = cfn::deliver(
+            &self.http,
+            &request.response_url,
+            response.body(),
+            budget.answer_until,
+        )
+        .await
+        .is_ok();
+        Outcome {
+            response: Some(response),
+            delivered,
+            calls: log.calls(),
+        }
+    }
+
+    async fn answer_malformed(&self, m: cfn::Malformed, budget: Budget, log: &CallLog) -> Outcome {
+        tracing::error!(why = %m.why, "malformed event");
+        let Some(request) = m.answer_to else {
+            tracing::error!("the event has no ResponseURL; no answer can be sent");
+            return Outcome {
+                response: None,
+                delivered: false,
+                calls: log.calls(),
+            };
+        };
+        let id = fallback_id(&request, &Arc::default());
+        let response = failed(&request, id, m.why);
+        let delivered = cfn::deliver(
+            &self.http,
+            &request.response_url,
+            response.body(),
+            budget.answer_until,
+        )
+        .await
+        .is_ok();
+        Outcome {
+            response: Some(response),
+            delivered,
+            calls: log.calls(),
+        }
+    }
+}
+
+/// The physical id to report when the work could not say: the one being updated/deleted, the
+/// one already derived, or one that tells a later Delete that nothing was created.
+fn fallback_id(request: &Request, known: &Arc<Mutex<Option<String>>>) -> String {
+    known
+        .lock()
+        .ok()
+        .and_then(|k| k.clone())
+        .or_else(|| request.physical_resource_id.clone())
+        .unwrap_or_else(|| nothing_created_id(request))
+}
+
+fn nothing_created_id(request: &Request) -> String {
+    let id: String = format!(
+        "{NOTHING_CREATED_PREFIX}{}:{}",
+        request.logical_resource_id, request.request_id
+    );
+    id.chars().take(1000).collect()
+}
+
+fn response(
+    request: &Request,
+    status: Status,
+    physical_id: String,
+    reason: Option<String>,
+) -> Response {
+    Response {
+        status,
+        reason,
+        physical_resource_id: physical_id,
+        stack_id: request.stack_id.clone(),
+        request_id: request.request_id.clone(),
+        logical_resource_id: request.logical_resource_id.clone(),
+        data: Default::default(),
+    }
+}
+
+fn failed(request: &Request, physical_id: String, reason: String) -> Response {
+    response(request, Status::Failed, physical_id, Some(reason))
+}
+
+async fn run(
+    request: &Request,
+    conn: &Connector,
+    deadline: Deadline,
+    known_id: Arc<Mutex<Option<String>>>,
+) -> Response {
+    match request.kind {
+        RequestKind::Create | RequestKind::Update => {
+            create_or_update(request, conn, deadline, known_id).await
+        }
+        RequestKind::Delete => delete(request, conn, deadline).await,
+    }
+}
+
+async fn create_or_update(
+    request: &Request,
+    conn: &Connector,
+    deadline: Deadline,
+    known_id: Arc<Mutex<Option<String>>>,
+) -> Response {
+    let current_id = request.physical_resource_id.clone();
+    let spec = match spec::parse(&request.properties) {
+        Ok(s) => s,
+        Err(e) => {
+            return failed(
+                request,
+                current_id.unwrap_or_else(|| nothing_created_id(request)),
+                e.to_string(),
+            )
+        }
+    };
+    let (src, resolved) = match reconcile::resolve_source(conn, &spec).await {
+        Ok(x) => x,
+        Err(e) => {
+            return failed(
+                request,
+                current_id.unwrap_or_else(|| nothing_created_id(request)),
+                e.to_string(),
+            )
+        }
+    };
+    let new_id = resolved.physical_id.clone();
+    let replacing = current_id.as_ref().is_some_and(|c| c != &new_id);
+    if request.kind == RequestKind::Update && replacing {
+        tracing::info!(old = current_id.as_deref().unwrap_or(""), new = %new_id, "source changed: replacement; CloudFormation will delete the old resource");
+    }
+    if let Ok(mut k) = known_id.lock() {
+        // A failed update keeps the old id; a create (or replacement) reports the new one.
+        if request.kind == RequestKind::Create {
+            *k = Some(new_id.clone());
+        }
+    }
+    let failure_id = if request.kind == RequestKind::Create {
+        new_id.clone()
+    } else {
+        current_id.clone().unwrap_or_else(|| new_id.clone())
+    };
+    let plan = match reconcile::apply(conn, &spec, &src, resolved, deadline).await {
+        Ok(p) => p,
+        Err(e) => return failed(request, failure_id, e.to_string()),
+    };
+    if request.kind == RequestKind::Update && !replacing {
+        let old = request
+            .old_properties
+            .as_ref()
+            .and_then(|o| spec::parse(o).ok());
+        if let Some(old) = old {
+            if let Err(e) =
+                reconcile::cleanup_removed(conn, &old, &spec, &src, &plan, deadline).await
+            {
+                return failed(request, failure_id, format!("the new configuration is in place, but removing what the old properties had failed: {e}"));
+            }
+        }
+    }
+    let mut ok = response(request, Status::Success, new_id, None);
+    ok.data = plan.response_data();
+    ok
+}
+
+async fn delete(request: &Request, conn: &Connector, deadline: Deadline) -> Response {
+    let id = request.physical_resource_id.clone().unwrap_or_default();
+    let success = || response(request, Status::Success, id.clone(), None);
+    if id.starts_with(NOTHING_CREATED_PREFIX) {
+        tracing::info!("nothing was created for this resource; nothing to delete");
+        return success();
+    }
+    let Ok(spec) = spec::parse(&request.properties) else {
+        tracing::info!(
+            "properties are invalid, so no Create could have used them; nothing to delete"
+        );
+        return success();
+    };
+    match reconcile::cleanup(conn, &spec, &id, deadline).await {
+        Ok(()) => success(),
+        Err(e) => failed(request, id.clone(), e.to_string()),
+    }
+}

@@ -1,0 +1,12 @@
+//! CloudFormation custom resource `Custom::S3Replication`: cross-account, cross-region S3
+//! replication with customer-managed KMS keys.
+//!
+//! The pipeline reads as the modules: [`cfn`] (protocol) → [`spec`] (validated properties) →
+//! [`plan`] (pure desired state) → [`reconcile`] (idempotent apply/cleanup) → [`aws`] (clients).
+
+pub mod aws;
+pub mod cfn;
+pub mod handler;
+pub mod plan;
+pub mod reconcile;
+pub mod spec;

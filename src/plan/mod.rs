@@ -1,0 +1,310 @@
+//! The desired state, computed purely from validated properties and a few resolved facts
+//! (source account and region, key ARNs). No async, no SDK: everything here can be printed and
+//! unit-tested.
+
+pub mod names;
+pub mod policy;
+pub mod policy_doc;
+pub mod replication;
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::spec::{AccountId, BucketName, DestinationKey, Region, RoleArn, Spec};
+pub use replication::{Filter, ReplicationConfig, Rule, RuleDestination};
+
+/// IAM's limit on the inline policies of one role, whitespace excluded.
+pub const ROLE_POLICY_LIMIT: usize = 10_240;
+/// S3's bucket policy limit.
+pub const BUCKET_POLICY_LIMIT: usize = 20 * 1024;
+/// KMS's key policy limit.
+pub const KEY_POLICY_LIMIT: usize = 32 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error("Destinations[{index}].KmsKeyArn is required: source objects in {bucket} are SSE-KMS encrypted with {key}, and S3 only replicates them with a replica key; give a key ARN in {account}/{region} or \"Create\"")]
+    ReplicaKeyRequired {
+        index: usize,
+        bucket: String,
+        key: String,
+        account: String,
+        region: String,
+    },
+    #[error("the replication role policy would be {size} characters, above IAM's {ROLE_POLICY_LIMIT}-character limit for a role's inline policies; split the destinations across several resources (one per source bucket prefix) or use fewer destination regions")]
+    RolePolicyTooLarge { size: usize },
+}
+
+/// Facts found at run time that the plan depends on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub partition: String,
+    pub source_account: AccountId,
+    pub source_region: Region,
+    pub source_bucket: BucketName,
+    /// The key source objects are encrypted with, if SSE-KMS.
+    pub source_key: Option<String>,
+    pub role_name: String,
+    pub role_arn: RoleArn,
+    /// Sid of every statement this resource adds to shared policies.
+    pub sid: String,
+    pub physical_id: String,
+}
+
+impl Resolved {
+    pub fn new(
+        spec: &Spec,
+        source_account: AccountId,
+        source_region: Region,
+        source_key: Option<String>,
+    ) -> Self {
+        let partition = source_region.partition().to_owned();
+        let bucket = spec.source.bucket.clone();
+        let role_name = spec
+            .replication_role_name
+            .clone()
+            .unwrap_or_else(|| names::default_role_name(&bucket));
+        let role_arn = RoleArn::for_name(&partition, &source_account, names::ROLE_PATH, &role_name);
+        Self {
+            physical_id: names::physical_id(&source_account, &source_region, &bucket),
+            sid: names::statement_sid(&bucket),
+            partition,
+            source_account,
+            source_region,
+            source_bucket: bucket,
+            source_key,
+            role_name,
+            role_arn,
+        }
+    }
+
+    pub fn source_bucket_arn(&self) -> String {
+        self.source_bucket.arn(&self.partition)
+    }
+}
+
+/// One destination with its resolved key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DestinationPlan {
+    pub index: usize,
+    pub bucket: BucketName,
+    pub bucket_arn: String,
+    pub account: AccountId,
+    pub region: Region,
+    pub kms_key: Option<String>,
+    pub owner_override: bool,
+}
+
+/// A statement to place on a destination bucket's policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BucketStatement {
+    pub account: AccountId,
+    pub region: Region,
+    pub bucket: BucketName,
+    pub statement: Value,
+}
+
+/// A statement to place on a key's policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyStatement {
+    pub account: AccountId,
+    pub region: Region,
+    pub key_arn: String,
+    pub statement: Value,
+}
+
+/// Everything Create/Update converges to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub resolved: Resolved,
+    pub trust_policy: Value,
+    pub role_policy: Value,
+    pub source_key_statement: Option<KeyStatement>,
+    pub bucket_statements: Vec<BucketStatement>,
+    pub key_statements: Vec<KeyStatement>,
+    pub replication: ReplicationConfig,
+    pub destinations: Vec<DestinationPlan>,
+}
+
+impl Plan {
+    /// Builds the desired state; `dest_keys[i]` is the resolved replica key of destination `i`.
+    pub fn build(
+        spec: &Spec,
+        resolved: Resolved,
+        dest_keys: &[Option<String>],
+    ) -> Result<Plan, PlanError> {
+        let destinations = destination_plans(spec, &resolved, dest_keys)?;
+        let role_policy = policy::role_policy(&resolved, &destinations);
+        let size = compact_len(&role_policy);
+        if size > ROLE_POLICY_LIMIT {
+            return Err(PlanError::RolePolicyTooLarge { size });
+        }
+        Ok(Plan {
+            trust_policy: policy::trust_policy(&resolved),
+            role_policy,
+            source_key_statement: resolved.source_key.as_ref().map(|key| KeyStatement {
+                account: resolved.source_account.clone(),
+                region: resolved.source_region.clone(),
+                key_arn: key.clone(),
+                statement: policy::source_key_statement(&resolved),
+            }),
+            bucket_statements: bucket_statements(&resolved, &destinations),
+            key_statements: key_statements(&resolved, &destinations),
+            replication: replication_config(spec, &resolved, &destinations),
+            destinations,
+            resolved,
+        })
+    }
+
+    /// `Data` of the response, readable with `Fn::GetAtt`.
+    pub fn response_data(&self) -> BTreeMap<String, String> {
+        let join = |f: &dyn Fn(&DestinationPlan) -> String| -> String {
+            self.destinations
+                .iter()
+                .map(f)
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        BTreeMap::from([
+            (
+                "ReplicationRoleArn".to_owned(),
+                self.resolved.role_arn.to_string(),
+            ),
+            (
+                "SourceKmsKeyArn".to_owned(),
+                self.resolved.source_key.clone().unwrap_or_default(),
+            ),
+            (
+                "DestinationKmsKeyArns".to_owned(),
+                join(&|d| d.kms_key.clone().unwrap_or_default()),
+            ),
+            (
+                "DestinationBucketArns".to_owned(),
+                join(&|d| d.bucket_arn.clone()),
+            ),
+            (
+                "RuleIds".to_owned(),
+                self.replication
+                    .rules
+                    .iter()
+                    .map(|r| r.id.clone())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+        ])
+    }
+}
+
+fn destination_plans(
+    spec: &Spec,
+    r: &Resolved,
+    dest_keys: &[Option<String>],
+) -> Result<Vec<DestinationPlan>, PlanError> {
+    spec.destinations
+        .iter()
+        .enumerate()
+        .map(|(index, d)| {
+            let kms_key = dest_keys
+                .get(index)
+                .cloned()
+                .flatten()
+                .or_else(|| match &d.kms_key {
+                    DestinationKey::Existing(k) => Some(k.to_string()),
+                    _ => None,
+                });
+            if let (Some(src_key), None) = (&r.source_key, &kms_key) {
+                return Err(PlanError::ReplicaKeyRequired {
+                    index,
+                    bucket: r.source_bucket.to_string(),
+                    key: src_key.clone(),
+                    account: d.account.to_string(),
+                    region: d.region.to_string(),
+                });
+            }
+            Ok(DestinationPlan {
+                index,
+                bucket_arn: d.bucket.arn(&r.partition),
+                bucket: d.bucket.clone(),
+                account: d.account.clone(),
+                region: d.region.clone(),
+                kms_key,
+                owner_override: d.owner_override_for(&r.source_account),
+            })
+        })
+        .collect()
+}
+
+/// One statement per destination bucket, even when several rules target it.
+fn bucket_statements(r: &Resolved, dests: &[DestinationPlan]) -> Vec<BucketStatement> {
+    let mut grouped: Vec<(&DestinationPlan, bool)> = Vec::new();
+    for d in dests {
+        match grouped.iter_mut().find(|(g, _)| g.bucket == d.bucket) {
+            Some((_, owner)) => *owner |= d.owner_override,
+            None => grouped.push((d, d.owner_override)),
+        }
+    }
+    grouped
+        .into_iter()
+        .map(|(d, owner_override)| BucketStatement {
+            account: d.account.clone(),
+            region: d.region.clone(),
+            bucket: d.bucket.clone(),
+            statement: policy::destination_bucket_statement(r, &d.bucket_arn, owner_override),
+        })
+        .collect()
+}
+
+/// One statement per destination key, naming every destination bucket that uses it.
+fn key_statements(r: &Resolved, dests: &[DestinationPlan]) -> Vec<KeyStatement> {
+    let mut grouped: Vec<(&DestinationPlan, Vec<&str>)> = Vec::new();
+    for d in dests.iter().filter(|d| d.kms_key.is_some()) {
+        match grouped.iter_mut().find(|(g, _)| g.kms_key == d.kms_key) {
+            Some((_, buckets)) => buckets.push(&d.bucket_arn),
+            None => grouped.push((d, vec![&d.bucket_arn])),
+        }
+    }
+    grouped
+        .into_iter()
+        .map(|(d, buckets)| KeyStatement {
+            account: d.account.clone(),
+            region: d.region.clone(),
+            key_arn: d.kms_key.clone().unwrap_or_default(),
+            statement: policy::destination_key_statement(r, d.region.as_str(), &buckets),
+        })
+        .collect()
+}
+
+fn replication_config(spec: &Spec, r: &Resolved, dests: &[DestinationPlan]) -> ReplicationConfig {
+    let rules = spec
+        .destinations
+        .iter()
+        .zip(dests)
+        .map(|(d, p)| Rule {
+            id: d.rule_id.clone(),
+            priority: d.priority,
+            filter: Filter::new(d.prefix.as_deref(), &d.tags),
+            delete_marker_replication: d.delete_marker_replication,
+            sse_kms_encrypted_objects: r.source_key.is_some(),
+            replica_modifications: d.replica_modifications,
+            destination: RuleDestination {
+                bucket: p.bucket_arn.clone(),
+                account: (p.owner_override || p.account != r.source_account)
+                    .then(|| p.account.to_string()),
+                storage_class: d.storage_class.as_str().to_owned(),
+                owner_override: p.owner_override,
+                replica_kms_key_id: p.kms_key.clone(),
+                replication_time_control: d.replication_time_control,
+                metrics: d.metrics,
+            },
+        })
+        .collect();
+    ReplicationConfig {
+        role: r.role_arn.to_string(),
+        rules,
+    }
+}
+
+/// Length of a document as IAM counts it (compact JSON, no whitespace).
+pub fn compact_len(v: &Value) -> usize {
+    v.to_string().len()
+}

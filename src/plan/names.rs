@@ -1,0 +1,128 @@
+//! Names derived from the source bucket: stable across invocations and versions, so that every
+//! run finds what an earlier run made, and many sources can share one destination.
+
+use crate::spec::{AccountId, BucketName, Region};
+
+/// IAM path of every replication role this provider creates; the provider's own policy is
+/// scoped to it.
+pub const ROLE_PATH: &str = "/s3-replication/";
+/// Name of the single inline policy on the replication role.
+pub const ROLE_POLICY_NAME: &str = "s3-replication";
+/// Prefix of every alias of a key this provider created.
+pub const ALIAS_PREFIX: &str = "alias/s3-replication/";
+
+/// Tag keys this provider sets on what it creates.
+pub mod tags {
+    /// `true` on every role and key this provider created.
+    pub const MANAGED: &str = "s3-replication:managed";
+    pub const SOURCE_BUCKET: &str = "s3-replication:source-bucket";
+    /// The PhysicalResourceId of the resource that owns a role.
+    pub const RESOURCE_ID: &str = "s3-replication:resource-id";
+    /// Digest of the replication configuration last written with this role.
+    pub const CONFIG_DIGEST: &str = "s3-replication:config-digest";
+}
+
+/// FNV-1a, 64 bit: a stable (version-independent) short hash for derived names.
+pub fn fnv64(data: &str) -> u64 {
+    data.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+fn hash8(data: &str) -> String {
+    format!("{:08x}", fnv64(data) as u32)
+}
+
+/// Default replication role name: `s3-replication-<bucket>`, or when that exceeds IAM's 64
+/// characters, a truncated bucket name plus a hash of the whole name.
+pub fn default_role_name(bucket: &BucketName) -> String {
+    let full = format!("s3-replication-{bucket}");
+    if full.len() <= 64 {
+        return full;
+    }
+    let keep = 64 - "s3-replication-".len() - 1 - 8;
+    let head = bucket.as_str()[..keep].trim_end_matches(['.', '-']);
+    format!("s3-replication-{head}-{}", hash8(bucket.as_str()))
+}
+
+/// The `Sid` of every statement this resource adds to a bucket or key policy: derived from the
+/// source bucket only, letters and digits (the strictest Sid grammar, IAM's).
+pub fn statement_sid(source_bucket: &BucketName) -> String {
+    let alnum: String = source_bucket
+        .as_str()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(48)
+        .collect();
+    format!("S3Replication{alnum}{}", hash8(source_bucket.as_str()))
+}
+
+/// Alias of the source key this resource creates for `SourceKmsKeyArn: Create`.
+pub fn source_key_alias(source_bucket: &BucketName) -> String {
+    format!("{ALIAS_PREFIX}{}", alias_part(source_bucket))
+}
+
+/// Alias of a destination key this resource creates for `KmsKeyArn: Create`.
+pub fn destination_key_alias(source_bucket: &BucketName, dest_bucket: &BucketName) -> String {
+    format!(
+        "{ALIAS_PREFIX}{}/{}",
+        alias_part(source_bucket),
+        alias_part(dest_bucket)
+    )
+}
+
+/// Alias names allow letters, digits, `/_-`; bucket names add only `.`, mapped to `_` (which
+/// bucket names never contain, so the mapping is one-to-one).
+fn alias_part(bucket: &BucketName) -> String {
+    bucket.as_str().replace('.', "_")
+}
+
+/// PhysicalResourceId: one per source bucket, so the same source always yields the same id and
+/// a change of source account, region or bucket yields a new one (a replacement).
+pub fn physical_id(account: &AccountId, region: &Region, bucket: &BucketName) -> String {
+    format!("s3-replication:{account}:{region}:{bucket}")
+}
+
+/// Prefix of the PhysicalResourceId given to a Create that failed before anything was made.
+pub const NOTHING_CREATED_PREFIX: &str = "s3-replication-not-created:";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(s: &str) -> BucketName {
+        BucketName::parse(s).unwrap()
+    }
+
+    #[test]
+    fn role_name_is_valid_and_stable() {
+        assert_eq!(default_role_name(&b("src")), "s3-replication-src");
+        let long = b(&"a".repeat(63));
+        let name = default_role_name(&long);
+        assert!(name.len() <= 64, "{name}");
+        assert_eq!(name, default_role_name(&long));
+        assert_ne!(name, default_role_name(&b(&format!("{}b", "a".repeat(62)))));
+        crate::spec::RoleArn::parse(&format!("arn:aws:iam::123456789012:role{ROLE_PATH}{name}"))
+            .unwrap();
+    }
+
+    #[test]
+    fn sids_distinguish_buckets_that_sanitize_alike() {
+        let a = statement_sid(&b("a-b.c"));
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_ne!(a, statement_sid(&b("ab.c")));
+        assert_eq!(a, statement_sid(&b("a-b.c")));
+    }
+
+    #[test]
+    fn fnv_is_the_published_function() {
+        // FNV-1a 64 test vector: "a" -> 0xaf63dc4c8601ec8c
+        assert_eq!(fnv64("a"), 0xaf63_dc4c_8601_ec8c);
+    }
+
+    #[test]
+    fn aliases_are_valid() {
+        let a = destination_key_alias(&b("src.logs"), &b("dst-1"));
+        assert_eq!(a, "alias/s3-replication/src_logs/dst-1");
+    }
+}

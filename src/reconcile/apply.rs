@@ -1,0 +1,199 @@
+//! Create/Update: check everything, then create what is missing, then grant, then point the
+//! source bucket's replication configuration at it all.
+
+use futures::stream::{self, StreamExt, TryStreamExt};
+
+use super::retry::{until_propagated, Deadline};
+use super::statements::{edit_bucket_policy, edit_key_policy, Edit};
+use super::{destination, role, source, ReconcileError, DESTINATION_CONCURRENCY};
+use crate::aws::{Account, Connector, LiveReplication};
+use crate::plan::{Plan, ReplicationConfig, Resolved};
+use crate::spec::{Destination, Spec};
+
+/// Runs `futs` with at most [`DESTINATION_CONCURRENCY`] at once, keeping their order; stops at
+/// the first error.
+pub(super) async fn bounded<T, F>(
+    futs: impl IntoIterator<Item = F>,
+) -> Result<Vec<T>, ReconcileError>
+where
+    F: std::future::Future<Output = Result<T, ReconcileError>>,
+{
+    stream::iter(futs)
+        .buffered(DESTINATION_CONCURRENCY)
+        .try_collect()
+        .await
+}
+
+/// Connects to the source account; returns its clients and the facts the plan derives names from.
+pub async fn resolve_source(
+    conn: &Connector,
+    spec: &Spec,
+) -> Result<(Account, Resolved), ReconcileError> {
+    let region = spec
+        .source
+        .region
+        .clone()
+        .or_else(|| conn.home_region())
+        .ok_or(ReconcileError::NoRegion)?;
+    let acct = conn.source(spec.source.role_arn.as_ref(), &region).await?;
+    let resolved = Resolved::new(spec, acct.id.clone(), region, None);
+    Ok((acct, resolved))
+}
+
+/// Clients for a destination: the destination role, or the source credentials when the
+/// destination is in the source account and names no role.
+pub async fn connect_destination(
+    conn: &Connector,
+    spec: &Spec,
+    src: &Account,
+    d: &Destination,
+) -> Result<Account, ReconcileError> {
+    if d.role_arn.is_none() && d.account == src.id {
+        return Ok(conn
+            .source(spec.source.role_arn.as_ref(), &d.region)
+            .await?);
+    }
+    Ok(conn
+        .assumed(&d.role_arn(), d.external_id.as_deref(), &d.region)
+        .await?)
+}
+
+/// Converges everything to `spec`; returns the plan that now holds.
+pub async fn apply(
+    conn: &Connector,
+    spec: &Spec,
+    src: &Account,
+    mut resolved: Resolved,
+    deadline: Deadline,
+) -> Result<Plan, ReconcileError> {
+    let dests = bounded(
+        spec.destinations
+            .iter()
+            .map(|d| connect_destination(conn, spec, src, d)),
+    )
+    .await?;
+    let source_bucket = &spec.source.bucket;
+
+    // 1. Read-only checks everywhere before changing anything anywhere.
+    let (src_facts, dest_facts) = futures::try_join!(
+        source::check(src, spec, &resolved),
+        bounded(
+            spec.destinations
+                .iter()
+                .zip(&dests)
+                .map(|(d, a)| destination::check(a, d, source_bucket))
+        )
+    )?;
+
+    // 2. Create what is missing: source side (versioning, key, role) ∥ each destination.
+    let trust = crate::plan::policy::trust_policy(&resolved);
+    let source_side = async {
+        let key = source::prepare(src, spec, &src_facts).await?;
+        role::ensure_role(src, &resolved, &trust).await?;
+        Ok::<_, ReconcileError>(key)
+    };
+    let dest_side = bounded(
+        spec.destinations
+            .iter()
+            .zip(&dests)
+            .zip(&dest_facts)
+            .map(|((d, a), f)| destination::prepare(a, d, source_bucket, f)),
+    );
+    let (source_key, dest_keys) = futures::try_join!(source_side, dest_side)?;
+    resolved.source_key = source_key;
+    let plan = Plan::build(spec, resolved, &dest_keys)?;
+
+    // 3. Grants: role policy, key policies, bucket policies, all independent.
+    grant(src, &dests, &plan, deadline).await?;
+
+    // 4. The replication configuration, once the role can be used.
+    ensure_replication(src, spec, &plan, deadline).await?;
+    Ok(plan)
+}
+
+fn account_for<'a>(
+    dests: &'a [Account],
+    account: &crate::spec::AccountId,
+    region: &crate::spec::Region,
+) -> &'a Account {
+    dests
+        .iter()
+        .find(|a| &a.id == account && &a.region == region)
+        .expect("every planned statement targets a connected destination")
+}
+
+async fn grant(
+    src: &Account,
+    dests: &[Account],
+    plan: &Plan,
+    deadline: Deadline,
+) -> Result<(), ReconcileError> {
+    let sid = plan.resolved.sid.as_str();
+    let source_key = async {
+        if let Some(k) = &plan.source_key_statement {
+            edit_key_policy(src, &k.key_arn, sid, Edit::Upsert(&k.statement), deadline).await?;
+        }
+        Ok(())
+    };
+    let buckets = bounded(plan.bucket_statements.iter().map(|b| {
+        let acct = account_for(dests, &b.account, &b.region);
+        edit_bucket_policy(
+            acct,
+            b.bucket.as_str(),
+            sid,
+            Edit::Upsert(&b.statement),
+            deadline,
+        )
+    }));
+    let keys = bounded(plan.key_statements.iter().map(|k| {
+        let acct = account_for(dests, &k.account, &k.region);
+        edit_key_policy(acct, &k.key_arn, sid, Edit::Upsert(&k.statement), deadline)
+    }));
+    futures::try_join!(
+        role::ensure_role_policy(src, plan),
+        source_key,
+        buckets,
+        keys
+    )?;
+    Ok(())
+}
+
+/// Whether the live configuration has exactly the planned rules (id, priority, status,
+/// destination) under the planned role: the fields S3 reads back faithfully.
+fn same_rules(live: &LiveReplication, desired: &ReplicationConfig) -> bool {
+    live.role == desired.role
+        && live.rules.len() == desired.rules.len()
+        && desired.rules.iter().all(|d| {
+            live.rules.iter().any(|l| {
+                l.id == d.id
+                    && l.priority == Some(d.priority)
+                    && l.enabled
+                    && l.destination_bucket == d.destination.bucket
+            })
+        })
+}
+
+/// Writes the replication configuration unless the live one has the planned rules and was
+/// written from the same desired document (its digest is recorded on the role). Retries while
+/// the new role is not yet usable by S3.
+async fn ensure_replication(
+    src: &Account,
+    spec: &Spec,
+    plan: &Plan,
+    deadline: Deadline,
+) -> Result<(), ReconcileError> {
+    let bucket = spec.source.bucket.as_str();
+    let role_name = &plan.resolved.role_name;
+    let digest = plan.replication.digest();
+    let live = src.replication(bucket).await?;
+    if live.is_some_and(|l| same_rules(&l, &plan.replication))
+        && role::recorded_digest(src, role_name).await?.as_deref() == Some(digest.as_str())
+    {
+        return Ok(());
+    }
+    until_propagated(deadline, "PutBucketReplication", || {
+        src.put_replication(bucket, &plan.replication)
+    })
+    .await?;
+    role::record_digest(src, role_name, &digest).await
+}

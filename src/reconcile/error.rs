@@ -1,0 +1,56 @@
+use crate::aws::AwsError;
+use crate::plan::PlanError;
+
+/// A step of Create/Update/Delete that could not be done, with what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error("no source region: set SourceRegion or AWS_REGION for the function")]
+    NoRegion,
+    #[error("bucket {bucket} does not exist in account {account} ({region}){hint}")]
+    BucketMissing {
+        bucket: String,
+        account: String,
+        region: String,
+        hint: &'static str,
+    },
+    #[error("bucket {bucket} is in region {actual}, not {expected}; set {property} to {actual}")]
+    WrongRegion {
+        bucket: String,
+        actual: String,
+        expected: String,
+        property: String,
+    },
+    #[error("source bucket {bucket} already has a replication configuration written by someone else (role {role}; rules: {rules}); refusing to overwrite it. Remove it, or set TakeOverExistingReplication: true to replace it")]
+    ForeignReplication {
+        bucket: String,
+        role: String,
+        rules: String,
+    },
+    #[error("KMS key {key} in account {account} ({region}) cannot be used: {why}")]
+    KeyUnusable {
+        key: String,
+        account: String,
+        region: String,
+        why: String,
+    },
+    #[error("role {role} in account {account} exists but was not created by this provider (it lacks the s3-replication:managed tag); choose another ReplicationRoleName or delete the role")]
+    RoleNotOurs { role: String, account: String },
+    #[error("{what} would be {size} bytes, above the {limit}-byte limit; remove unused statements from it, or use the organization mode for large fleets")]
+    PolicyTooLarge {
+        what: String,
+        size: usize,
+        limit: usize,
+    },
+    #[error("{what}: {source}")]
+    PolicyUnreadable {
+        what: String,
+        #[source]
+        source: crate::plan::policy_doc::PolicyParseError,
+    },
+    #[error("{0} did not finish before the deadline; the step that was running is named in the log. Update the stack again to resume")]
+    DeadlineExceeded(String),
+}

@@ -1,0 +1,23 @@
+//! Applying a [`Plan`](crate::plan::Plan) and cleaning up after one, idempotently: every step
+//! reads first and writes only what differs, so a second identical run makes no mutating call,
+//! and every step is safe to re-run after an interruption. Cleanup copes with an apply that
+//! never finished: what is already gone counts as removed.
+
+mod apply;
+mod cleanup;
+mod destination;
+mod error;
+mod keys;
+mod retry;
+mod role;
+mod source;
+mod statements;
+
+pub use apply::{apply, connect_destination, resolve_source};
+pub use cleanup::{cleanup, cleanup_removed};
+pub use error::ReconcileError;
+pub use retry::is_propagation_error;
+pub use retry::{backoff as retry_backoff, Deadline};
+
+/// How many destinations are prepared at once.
+pub const DESTINATION_CONCURRENCY: usize = 8;

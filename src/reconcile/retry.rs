@@ -1,0 +1,170 @@
+//! Bounded, jittered retries for IAM's eventual consistency: a role or principal that was just
+//! created is not visible to S3 and KMS everywhere at once. No fixed sleeps: the first attempt
+//! goes out immediately, later ones back off, and none starts after the deadline.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use crate::aws::{AwsError, ErrorKind};
+
+/// The instant by which the invocation must have answered, less a margin for answering.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline(pub Instant);
+
+impl Deadline {
+    pub fn after(d: Duration) -> Self {
+        Self(Instant::now() + d)
+    }
+    pub fn remaining(&self) -> Duration {
+        self.0.saturating_duration_since(Instant::now())
+    }
+}
+
+/// Whether `err` is how S3, KMS or IAM report a principal that is not visible yet.
+pub fn is_propagation_error(err: &AwsError) -> bool {
+    let msg = err.message.to_ascii_lowercase();
+    match err.code.as_str() {
+        // KMS: "Policy contains a statement with one or more invalid principals."
+        "MalformedPolicyDocumentException" => msg.contains("principal"),
+        // S3 bucket policy: "Invalid principal in policy".
+        "MalformedPolicy" => msg.contains("principal"),
+        // S3 PutBucketReplication while the role is not yet usable.
+        "InvalidArgument" | "InvalidRequest" => msg.contains("role"),
+        _ => err.kind == ErrorKind::AccessDenied && msg.contains("passrole"),
+    }
+}
+
+/// Waits before attempt `n` (1-based, n ≥ 1): 0.5 s doubling to 8 s, with full jitter.
+pub fn backoff(attempt: u32) -> Duration {
+    let cap = Duration::from_millis(500u64.saturating_mul(1 << attempt.min(4)));
+    cap.mul_f64(0.5 + fastrand::f64() / 2.0)
+}
+
+/// Runs `f` until it succeeds, fails with a non-propagation error, or the deadline would pass.
+pub async fn until_propagated<T, F, Fut>(
+    deadline: Deadline,
+    what: &str,
+    mut f: F,
+) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, AwsError>>,
+{
+    let mut attempt = 0;
+    loop {
+        match f().await {
+            Err(e) if is_propagation_error(&e) => {
+                attempt += 1;
+                let wait = backoff(attempt);
+                if deadline.remaining() <= wait + Duration::from_secs(1) {
+                    tracing::warn!(
+                        what,
+                        attempts = attempt,
+                        "gave up waiting for IAM propagation"
+                    );
+                    return Err(e);
+                }
+                tracing::info!(what, attempt, wait_ms = wait.as_millis() as u64, code = %e.code, "waiting for IAM propagation");
+                tokio::time::sleep(wait).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::Op;
+
+    fn err(code: &str, message: &str, kind: ErrorKind) -> AwsError {
+        AwsError::from(crate::aws::AwsErrorDetail {
+            op: Op {
+                service: "s3",
+                name: "X",
+                action: "s3:X",
+                mutating: true,
+            },
+            account: "1".into(),
+            region: "r".into(),
+            resource: "x".into(),
+            code: code.into(),
+            message: message.into(),
+            kind,
+        })
+    }
+
+    #[test]
+    fn recognises_propagation_errors_only() {
+        assert!(is_propagation_error(&err(
+            "MalformedPolicyDocumentException",
+            "Policy contains a statement with one or more invalid principals.",
+            ErrorKind::Invalid
+        )));
+        assert!(is_propagation_error(&err(
+            "MalformedPolicy",
+            "Invalid principal in policy",
+            ErrorKind::Invalid
+        )));
+        assert!(is_propagation_error(&err(
+            "InvalidArgument",
+            "Role arn is not valid",
+            ErrorKind::Invalid
+        )));
+        assert!(!is_propagation_error(&err(
+            "MalformedPolicy",
+            "Policy has invalid action",
+            ErrorKind::Invalid
+        )));
+        assert!(!is_propagation_error(&err(
+            "AccessDenied",
+            "Access Denied",
+            ErrorKind::AccessDenied
+        )));
+    }
+
+    #[test]
+    fn backoff_grows_and_is_bounded() {
+        for n in 1..20 {
+            let b = backoff(n);
+            assert!(b <= Duration::from_secs(8), "{b:?}");
+            assert!(b >= Duration::from_millis(500), "{b:?}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retries_until_success_within_deadline() {
+        let mut n = 0;
+        let out = until_propagated(Deadline::after(Duration::from_secs(60)), "t", || {
+            n += 1;
+            let r = if n < 3 {
+                Err(err(
+                    "MalformedPolicy",
+                    "Invalid principal in policy",
+                    ErrorKind::Invalid,
+                ))
+            } else {
+                Ok(n)
+            };
+            async move { r }
+        })
+        .await;
+        assert_eq!(out.unwrap(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stops_at_deadline() {
+        let start = Instant::now();
+        let out: Result<(), _> =
+            until_propagated(Deadline::after(Duration::from_secs(10)), "t", || async {
+                Err(err(
+                    "MalformedPolicy",
+                    "Invalid principal in policy",
+                    ErrorKind::Invalid,
+                ))
+            })
+            .await;
+        assert!(out.is_err());
+        assert!(start.elapsed() <= Duration::from_secs(10));
+    }
+}

@@ -1,0 +1,118 @@
+//! The replication role in the source account: trust policy, one inline policy, ownership tags.
+
+use serde_json::Value;
+
+use super::ReconcileError;
+use crate::aws::Account;
+use crate::plan::names::{tags, ROLE_PATH, ROLE_POLICY_NAME};
+use crate::plan::policy_doc::equivalent;
+use crate::plan::{Plan, Resolved};
+
+fn same_document(current: &str, desired: &Value) -> bool {
+    serde_json::from_str::<Value>(current).is_ok_and(|c| equivalent(&c, desired))
+}
+
+/// Creates the role or brings its trust policy and ownership tag to the plan. A role with this
+/// name that this provider did not create is refused.
+pub async fn ensure_role(
+    acct: &Account,
+    r: &Resolved,
+    trust: &Value,
+) -> Result<(), ReconcileError> {
+    let trust_text = trust.to_string();
+    let Some(role) = acct.role(&r.role_name).await? else {
+        let description = format!(
+            "S3 replication from {} (managed by the Custom::S3Replication provider)",
+            r.source_bucket
+        );
+        let role_tags = [
+            (tags::MANAGED, "true"),
+            (tags::SOURCE_BUCKET, r.source_bucket.as_str()),
+            (tags::RESOURCE_ID, r.physical_id.as_str()),
+        ];
+        acct.create_role(
+            &r.role_name,
+            ROLE_PATH,
+            &trust_text,
+            &description,
+            &role_tags,
+        )
+        .await?;
+        return Ok(());
+    };
+    if role.tag(tags::MANAGED) != Some("true") {
+        return Err(ReconcileError::RoleNotOurs {
+            role: role.arn,
+            account: acct.id.to_string(),
+        });
+    }
+    if !same_document(&role.trust_policy, trust) {
+        acct.update_trust_policy(&r.role_name, &trust_text).await?;
+    }
+    if role.tag(tags::RESOURCE_ID) != Some(r.physical_id.as_str())
+        || role.tag(tags::SOURCE_BUCKET) != Some(r.source_bucket.as_str())
+    {
+        let retag = [
+            (tags::RESOURCE_ID, r.physical_id.as_str()),
+            (tags::SOURCE_BUCKET, r.source_bucket.as_str()),
+        ];
+        acct.tag_role(&r.role_name, &retag).await?;
+    }
+    Ok(())
+}
+
+/// Puts the inline policy if it differs from the plan.
+pub async fn ensure_role_policy(acct: &Account, plan: &Plan) -> Result<(), ReconcileError> {
+    let name = &plan.resolved.role_name;
+    let current = acct.role_policy(name, ROLE_POLICY_NAME).await?;
+    if current.is_some_and(|c| same_document(&c, &plan.role_policy)) {
+        return Ok(());
+    }
+    acct.put_role_policy(name, ROLE_POLICY_NAME, &plan.role_policy.to_string())
+        .await?;
+    Ok(())
+}
+
+/// Whether the role's recorded configuration digest is `digest`.
+pub async fn recorded_digest(
+    acct: &Account,
+    role_name: &str,
+) -> Result<Option<String>, ReconcileError> {
+    Ok(acct
+        .role(role_name)
+        .await?
+        .and_then(|r| r.tag(tags::CONFIG_DIGEST).map(str::to_owned)))
+}
+
+pub async fn record_digest(
+    acct: &Account,
+    role_name: &str,
+    digest: &str,
+) -> Result<(), ReconcileError> {
+    acct.tag_role(role_name, &[(tags::CONFIG_DIGEST, digest)])
+        .await?;
+    Ok(())
+}
+
+/// Deletes the role if it is ours and belongs to `physical_id` (a role another resource has
+/// since adopted, e.g. after a replacement that kept the role name, is left alone).
+pub async fn delete_role(
+    acct: &Account,
+    role_name: &str,
+    physical_id: &str,
+) -> Result<(), ReconcileError> {
+    let Some(role) = acct.role(role_name).await? else {
+        return Ok(());
+    };
+    if role.tag(tags::MANAGED) != Some("true") || role.tag(tags::RESOURCE_ID) != Some(physical_id) {
+        tracing::info!(role = %role.arn, "role belongs to another resource or was not created here; leaving it");
+        return Ok(());
+    }
+    for policy in acct.role_policy_names(role_name).await? {
+        if policy == ROLE_POLICY_NAME {
+            acct.delete_role_policy(role_name, &policy).await?;
+        }
+    }
+    acct.delete_role(role_name).await?;
+    Ok(())
+}

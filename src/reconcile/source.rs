@@ -1,0 +1,107 @@
+//! The source side: bucket, its replication configuration's owner, versioning, source key.
+
+use super::keys;
+use super::ReconcileError;
+use crate::aws::Account;
+use crate::plan::names::source_key_alias;
+use crate::plan::Resolved;
+use crate::spec::{SourceKey, Spec};
+
+/// What the read-only checks found on the source side.
+#[derive(Debug, Clone)]
+pub struct SourceFacts {
+    pub versioned: bool,
+    /// The source key when it is already known (existing, discovered, or created earlier).
+    pub key: Option<String>,
+}
+
+/// Read-only checks that must pass before anything is changed anywhere.
+pub async fn check(
+    acct: &Account,
+    spec: &Spec,
+    r: &Resolved,
+) -> Result<SourceFacts, ReconcileError> {
+    let bucket = spec.source.bucket.as_str();
+    match acct.bucket_region(bucket).await? {
+        None => {
+            return Err(ReconcileError::BucketMissing {
+                bucket: bucket.to_owned(),
+                account: acct.id.to_string(),
+                region: acct.region.to_string(),
+                hint: "; SourceBucket must be an existing bucket in the source account",
+            })
+        }
+        Some(actual) if actual != acct.region.as_str() => {
+            return Err(ReconcileError::WrongRegion {
+                bucket: bucket.to_owned(),
+                actual,
+                expected: acct.region.to_string(),
+                property: "SourceRegion".to_owned(),
+            })
+        }
+        Some(_) => {}
+    }
+    if let Some(live) = acct.replication(bucket).await? {
+        if live.role != r.role_arn.as_str() && !spec.take_over_existing_replication {
+            let rules: Vec<String> = live
+                .rules
+                .iter()
+                .map(|x| format!("{} → {}", x.id, x.destination_bucket))
+                .collect();
+            return Err(ReconcileError::ForeignReplication {
+                bucket: bucket.to_owned(),
+                role: live.role,
+                rules: rules.join(", "),
+            });
+        }
+    }
+    let versioned = acct.versioning_enabled(bucket).await?;
+    let key = match &spec.source.kms_key {
+        SourceKey::Existing(arn) => Some(keys::check_usable(acct, arn.as_str()).await?),
+        SourceKey::Create => {
+            keys::find_created(acct, &source_key_alias(&spec.source.bucket)).await?
+        }
+        SourceKey::Discover => discover_key(acct, bucket).await?,
+    };
+    Ok(SourceFacts { versioned, key })
+}
+
+/// The key of the bucket's default SSE-KMS encryption, if it has one.
+async fn discover_key(acct: &Account, bucket: &str) -> Result<Option<String>, ReconcileError> {
+    let Some(enc) = acct.default_encryption(bucket).await? else {
+        return Ok(None);
+    };
+    if !enc.algorithm.starts_with("aws:kms") {
+        return Ok(None);
+    }
+    let key = enc.kms_key.unwrap_or_else(|| "alias/aws/s3".to_owned());
+    Ok(Some(keys::check_usable(acct, &key).await?))
+}
+
+/// Changes on the source side that do not depend on destinations: versioning and the source key.
+/// Returns the source key ARN.
+pub async fn prepare(
+    acct: &Account,
+    spec: &Spec,
+    facts: &SourceFacts,
+) -> Result<Option<String>, ReconcileError> {
+    let bucket = spec.source.bucket.as_str();
+    if !facts.versioned {
+        acct.enable_versioning(bucket).await?;
+    }
+    if spec.source.kms_key != SourceKey::Create {
+        return Ok(facts.key.clone());
+    }
+    let alias = source_key_alias(&spec.source.bucket);
+    let description = format!(
+        "Encrypts objects in s3://{bucket} (created by the Custom::S3Replication provider)"
+    );
+    let key = keys::ensure_created(acct, &alias, &description, &spec.source.bucket).await?;
+    let current = acct.default_encryption(bucket).await?;
+    let already = current
+        .is_some_and(|c| c.algorithm == "aws:kms" && c.kms_key.as_deref() == Some(key.as_str()));
+    if !already {
+        acct.put_default_kms_encryption(bucket, &key).await?;
+    }
+    Ok(Some(key))
+}

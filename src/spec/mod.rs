@@ -1,0 +1,154 @@
+//! Validated resource properties: the user-facing contract of `Custom::S3Replication`.
+//!
+//! [`parse`] turns the raw `ResourceProperties` JSON (where CloudFormation sends every scalar
+//! as a string) into a [`Spec`]; every rejection names the property it is about.
+
+mod error;
+mod fields;
+mod names;
+mod parse;
+
+pub use error::{SpecError, SpecErrors};
+pub use names::{AccountId, BucketName, KeyArn, Region, RoleArn};
+pub use parse::parse;
+
+use std::collections::BTreeMap;
+
+/// Name of the role each destination account provides for the function to assume.
+pub const DEFAULT_DESTINATION_ROLE_NAME: &str = "S3ReplicationDestinationProvisioner";
+
+/// Everything one `Custom::S3Replication` resource asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spec {
+    pub source: Source,
+    /// Explicit `ReplicationRoleName`; `None` means derive it from the source bucket.
+    pub replication_role_name: Option<String>,
+    pub destinations: Vec<Destination>,
+    pub key_removal: KeyRemoval,
+    pub take_over_existing_replication: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    pub bucket: BucketName,
+    /// `None`: the function's own region.
+    pub region: Option<Region>,
+    /// `None`: the function's own credentials.
+    pub role_arn: Option<RoleArn>,
+    pub kms_key: SourceKey,
+}
+
+/// Which key encrypts source objects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceKey {
+    /// Read it from the bucket's default encryption (none if the bucket uses SSE-S3).
+    Discover,
+    Existing(KeyArn),
+    /// Make a new key (rotation on) and set it as the bucket's default SSE-KMS key.
+    Create,
+}
+
+/// Which key encrypts replicas in a destination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DestinationKey {
+    /// No replica key: only valid when source objects are not SSE-KMS.
+    None,
+    Existing(KeyArn),
+    Create,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyRemoval {
+    Retain,
+    /// Schedule deletion of keys this resource created, with this window in days (7–30).
+    Delete {
+        window_days: i32,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Destination {
+    pub bucket: BucketName,
+    pub account: AccountId,
+    pub region: Region,
+    /// Explicit `RoleArn`; `None`: [`DEFAULT_DESTINATION_ROLE_NAME`] in the destination account
+    /// (or the source credentials when the destination is in the source account).
+    pub role_arn: Option<RoleArn>,
+    pub external_id: Option<String>,
+    pub create_bucket: bool,
+    pub kms_key: DestinationKey,
+    pub storage_class: StorageClass,
+    pub rule_id: String,
+    pub priority: i32,
+    pub prefix: Option<String>,
+    pub tags: BTreeMap<String, String>,
+    pub delete_marker_replication: bool,
+    pub replication_time_control: bool,
+    pub metrics: bool,
+    pub replica_modifications: bool,
+    /// `None`: true exactly when the destination account differs from the source account.
+    pub owner_override: Option<bool>,
+}
+
+impl Destination {
+    /// The role to assume for this destination.
+    pub fn role_arn(&self) -> RoleArn {
+        self.role_arn.clone().unwrap_or_else(|| {
+            RoleArn::for_name(
+                self.region.partition(),
+                &self.account,
+                "/",
+                DEFAULT_DESTINATION_ROLE_NAME,
+            )
+        })
+    }
+
+    /// Whether replicas become owned by the destination account, given the source account.
+    pub fn owner_override_for(&self, source_account: &AccountId) -> bool {
+        self.owner_override
+            .unwrap_or_else(|| &self.account != source_account)
+    }
+}
+
+/// Storage classes S3 accepts as a replication destination's storage class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageClass {
+    Standard,
+    StandardIa,
+    OnezoneIa,
+    IntelligentTiering,
+    GlacierIr,
+    Glacier,
+    DeepArchive,
+    ReducedRedundancy,
+}
+
+impl StorageClass {
+    pub const ALL: [StorageClass; 8] = [
+        StorageClass::Standard,
+        StorageClass::StandardIa,
+        StorageClass::OnezoneIa,
+        StorageClass::IntelligentTiering,
+        StorageClass::GlacierIr,
+        StorageClass::Glacier,
+        StorageClass::DeepArchive,
+        StorageClass::ReducedRedundancy,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StorageClass::Standard => "STANDARD",
+            StorageClass::StandardIa => "STANDARD_IA",
+            StorageClass::OnezoneIa => "ONEZONE_IA",
+            StorageClass::IntelligentTiering => "INTELLIGENT_TIERING",
+            StorageClass::GlacierIr => "GLACIER_IR",
+            StorageClass::Glacier => "GLACIER",
+            StorageClass::DeepArchive => "DEEP_ARCHIVE",
+            StorageClass::ReducedRedundancy => "REDUCED_REDUNDANCY",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+}
