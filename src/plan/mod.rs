@@ -308,3 +308,6 @@ fn replication_config(spec: &Spec, r: &Resolved, dests: &[DestinationPlan]) -> R
 pub fn compact_len(v: &Value) -> usize {
     v.to_string().len()
 }
+
+#[cfg(test)]
+mod tests;

@@ -152,3 +152,6 @@ impl StorageClass {
         Self::ALL.into_iter().find(|c| c.as_str() == name)
     }
 }
+
+#[cfg(test)]
+mod tests;

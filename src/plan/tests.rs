@@ -1,0 +1,355 @@
+//! The desired documents, checked against AWS's documented requirements and least privilege.
+
+use serde_json::{json, Value};
+
+use super::*;
+use crate::spec::{self, AccountId, Region};
+
+/// Every action the provider may grant, checked against the service authorization reference
+/// (so a typo like the seeds' `s3>ListBucket` cannot ship).
+const REAL_ACTIONS: &[&str] = &[
+    "s3:GetReplicationConfiguration",
+    "s3:ListBucket",
+    "s3:GetObjectVersionForReplication",
+    "s3:GetObjectVersionAcl",
+    "s3:GetObjectVersionTagging",
+    "s3:GetObjectRetention",
+    "s3:GetObjectLegalHold",
+    "s3:ReplicateObject",
+    "s3:ReplicateDelete",
+    "s3:ReplicateTags",
+    "s3:ObjectOwnerOverrideToBucketOwner",
+    "kms:Decrypt",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "sts:AssumeRole",
+];
+
+fn spec_of(v: Value) -> Spec {
+    spec::parse(&v).unwrap()
+}
+
+fn two_destinations() -> Spec {
+    spec_of(json!({
+        "SourceBucket": "src-bucket", "SourceRegion": "eu-west-1",
+        "Destinations": [
+            {"Bucket": "dst-a", "AccountId": "222222222222", "Region": "us-west-2", "KmsKeyArn": "Create", "ReplicationTimeControl": "true", "StorageClass": "STANDARD_IA"},
+            {"Bucket": "dst-b", "AccountId": "333333333333", "Region": "ap-southeast-2", "Prefix": "logs/", "Tags": {"backup": "yes"}, "KmsKeyArn": "arn:aws:kms:ap-southeast-2:333333333333:key/k-b"}
+        ]
+    }))
+}
+
+fn build(spec: &Spec) -> Plan {
+    let r = Resolved::new(
+        spec,
+        AccountId::parse("111111111111").unwrap(),
+        Region::parse("eu-west-1").unwrap(),
+        Some("arn:aws:kms:eu-west-1:111111111111:key/src".into()),
+    );
+    Plan::build(
+        spec,
+        r,
+        &[
+            Some("arn:aws:kms:us-west-2:222222222222:key/k-a".into()),
+            None,
+        ],
+    )
+    .unwrap()
+}
+
+fn statements(doc: &Value) -> Vec<Value> {
+    doc["Statement"]
+        .as_array()
+        .cloned()
+        .unwrap_or_else(|| vec![doc.clone()])
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_owned))
+            .collect(),
+        _ => vec![],
+    }
+}
+
+/// Every statement the plan writes anywhere.
+fn all_statements(p: &Plan) -> Vec<Value> {
+    let mut all = statements(&p.role_policy);
+    all.extend(statements(&p.trust_policy));
+    all.extend(p.bucket_statements.iter().map(|b| b.statement.clone()));
+    all.extend(p.key_statements.iter().map(|k| k.statement.clone()));
+    all.extend(p.source_key_statement.iter().map(|k| k.statement.clone()));
+    all
+}
+
+#[test]
+fn no_wildcard_or_unknown_actions_anywhere() {
+    let p = build(&two_destinations());
+    for s in all_statements(&p) {
+        for a in strings(&s["Action"]) {
+            assert!(!a.contains('*'), "wildcard action {a} in {s}");
+            assert!(
+                REAL_ACTIONS.contains(&a.as_str()),
+                "unknown action {a} in {s}"
+            );
+        }
+        assert!(
+            s.get("NotAction").is_none() && s.get("NotResource").is_none(),
+            "{s}"
+        );
+        assert_eq!(s["Effect"], "Allow");
+    }
+}
+
+#[test]
+fn role_policy_names_exact_resources() {
+    let p = build(&two_destinations());
+    for s in statements(&p.role_policy) {
+        for r in strings(&s["Resource"]) {
+            assert!(
+                r != "*" && !r.starts_with("arn:aws:s3:::*"),
+                "wildcard resource in {s}"
+            );
+            // The seeds' `arn:aws:s3::bucket` (missing a colon) must not happen.
+            assert!(
+                !r.starts_with("arn:aws:s3::") || r.starts_with("arn:aws:s3:::"),
+                "{r}"
+            );
+        }
+    }
+    let text = p.role_policy.to_string();
+    for needle in [
+        "arn:aws:s3:::src-bucket/*",
+        "arn:aws:s3:::dst-a/*",
+        "arn:aws:s3:::dst-b/*",
+        "key/src",
+        "key/k-a",
+        "key/k-b",
+    ] {
+        assert!(text.contains(needle), "{needle} missing");
+    }
+}
+
+#[test]
+fn kms_grants_are_bound_to_s3_and_the_bucket_context() {
+    let p = build(&two_destinations());
+    let kms: Vec<Value> = all_statements(&p)
+        .into_iter()
+        .filter(|s| strings(&s["Action"]).iter().any(|a| a.starts_with("kms:")))
+        .collect();
+    assert_eq!(
+        kms.len(),
+        3 + 1 + 2,
+        "role policy (source + 2 regions), source key, 2 destination keys"
+    );
+    for s in kms {
+        let via = s["Condition"]["StringEquals"]["kms:ViaService"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            via.starts_with("s3.") && via.ends_with(".amazonaws.com"),
+            "{s}"
+        );
+        let ctx = strings(&s["Condition"]["StringLike"]["kms:EncryptionContext:aws:s3:arn"]);
+        assert!(
+            !ctx.is_empty() && ctx.iter().all(|c| c.starts_with("arn:aws:s3:::")),
+            "{s}"
+        );
+        // Bucket Keys use the bucket ARN as context; objects use the object ARN.
+        assert!(
+            ctx.iter().any(|c| !c.ends_with("/*")) && ctx.iter().any(|c| c.ends_with("/*")),
+            "{s}"
+        );
+    }
+    let src = p.source_key_statement.as_ref().unwrap();
+    assert_eq!(
+        src.statement["Condition"]["StringEquals"]["kms:ViaService"],
+        "s3.eu-west-1.amazonaws.com"
+    );
+    assert_eq!(strings(&src.statement["Action"]), vec!["kms:Decrypt"]);
+}
+
+#[test]
+fn trust_policy_has_confused_deputy_conditions() {
+    let p = build(&two_destinations());
+    let s = &statements(&p.trust_policy)[0];
+    assert_eq!(s["Principal"], json!({"Service": "s3.amazonaws.com"}));
+    assert_eq!(s["Action"], "sts:AssumeRole");
+    assert_eq!(
+        s["Condition"]["StringEquals"]["aws:SourceAccount"],
+        "111111111111"
+    );
+    assert_eq!(
+        s["Condition"]["StringEquals"]["aws:SourceArn"],
+        "arn:aws:s3:::src-bucket"
+    );
+}
+
+#[test]
+fn shared_policy_statements_name_the_role_and_carry_the_source_sid() {
+    let p = build(&two_destinations());
+    let sid = names::statement_sid(&spec::BucketName::parse("src-bucket").unwrap());
+    let role = "arn:aws:iam::111111111111:role/s3-replication/s3-replication-src-bucket";
+    assert_eq!(p.bucket_statements.len(), 2);
+    assert_eq!(p.key_statements.len(), 2);
+    for s in p
+        .bucket_statements
+        .iter()
+        .map(|b| &b.statement)
+        .chain(p.key_statements.iter().map(|k| &k.statement))
+    {
+        assert_eq!(s["Sid"], sid.as_str());
+        assert_eq!(s["Principal"]["AWS"], role);
+    }
+    let a = &p.bucket_statements[0].statement;
+    assert_eq!(a["Resource"], "arn:aws:s3:::dst-a/*");
+    assert!(strings(&a["Action"]).contains(&"s3:ObjectOwnerOverrideToBucketOwner".to_owned()));
+}
+
+#[test]
+fn replication_rules_follow_the_v2_schema() {
+    let p = build(&two_destinations());
+    let c = &p.replication;
+    assert_eq!(
+        c.role,
+        "arn:aws:iam::111111111111:role/s3-replication/s3-replication-src-bucket"
+    );
+    let [a, b] = &c.rules[..] else {
+        panic!("two rules")
+    };
+    assert_ne!(a.priority, b.priority);
+    assert!(a.sse_kms_encrypted_objects && b.sse_kms_encrypted_objects);
+    assert_eq!(a.filter, Filter::All);
+    assert_eq!(
+        b.filter,
+        Filter::And {
+            prefix: Some("logs/".into()),
+            tags: vec![("backup".into(), "yes".into())]
+        }
+    );
+    assert!(
+        !b.delete_marker_replication,
+        "tag-filtered rules must not replicate delete markers"
+    );
+    assert_eq!(a.destination.account.as_deref(), Some("222222222222"));
+    assert!(
+        a.destination.owner_override
+            && a.destination.replication_time_control
+            && a.destination.metrics
+    );
+    assert_eq!(a.destination.storage_class, "STANDARD_IA");
+    assert_eq!(
+        a.destination.replica_kms_key_id.as_deref(),
+        Some("arn:aws:kms:us-west-2:222222222222:key/k-a")
+    );
+    assert_eq!(
+        b.destination.replica_kms_key_id.as_deref(),
+        Some("arn:aws:kms:ap-southeast-2:333333333333:key/k-b")
+    );
+}
+
+#[test]
+fn sse_kms_source_requires_a_replica_key() {
+    let spec = spec_of(
+        json!({"SourceBucket": "src-bucket", "Destinations": [{"Bucket": "dst-a", "AccountId": "222222222222", "Region": "us-west-2"}]}),
+    );
+    let r = Resolved::new(
+        &spec,
+        AccountId::parse("111111111111").unwrap(),
+        Region::parse("eu-west-1").unwrap(),
+        Some("arn:aws:kms:eu-west-1:111111111111:key/src".into()),
+    );
+    let err = Plan::build(&spec, r.clone(), &[None]).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("Destinations[0].KmsKeyArn is required"),
+        "{err}"
+    );
+    let mut plain = r;
+    plain.source_key = None;
+    let p = Plan::build(&spec, plain, &[None]).unwrap();
+    assert!(!p.replication.rules[0].sse_kms_encrypted_objects);
+    assert!(p.key_statements.is_empty() && p.source_key_statement.is_none());
+    assert!(!p.role_policy.to_string().contains("kms:"));
+}
+
+#[test]
+fn same_account_destination_keeps_ownership_and_omits_account() {
+    let spec = spec_of(
+        json!({"SourceBucket": "src-bucket", "Destinations": [{"Bucket": "dst-a", "AccountId": "111111111111", "Region": "us-west-2"}]}),
+    );
+    let r = Resolved::new(
+        &spec,
+        AccountId::parse("111111111111").unwrap(),
+        Region::parse("eu-west-1").unwrap(),
+        None,
+    );
+    let p = Plan::build(&spec, r, &[None]).unwrap();
+    let d = &p.replication.rules[0].destination;
+    assert!(!d.owner_override && d.account.is_none());
+    assert!(!p.role_policy.to_string().contains("OwnerOverride"));
+}
+
+#[test]
+fn role_policy_limit_fails_clearly_before_iam_does() {
+    let dests: Vec<Value> = (0..200)
+        .map(|i| json!({"Bucket": format!("destination-bucket-number-{i:04}"), "AccountId": "222222222222", "Region": "us-west-2", "KmsKeyArn": format!("arn:aws:kms:us-west-2:222222222222:key/{i:036}")}))
+        .collect();
+    let spec = spec_of(json!({"SourceBucket": "src-bucket", "Destinations": dests}));
+    let r = Resolved::new(
+        &spec,
+        AccountId::parse("111111111111").unwrap(),
+        Region::parse("eu-west-1").unwrap(),
+        Some("arn:aws:kms:eu-west-1:111111111111:key/src".into()),
+    );
+    let err = Plan::build(&spec, r, &vec![None; 200]).unwrap_err();
+    assert!(
+        matches!(err, PlanError::RolePolicyTooLarge { size } if size > ROLE_POLICY_LIMIT),
+        "{err}"
+    );
+}
+
+#[test]
+fn fifty_destinations_fit_the_role_policy() {
+    let dests: Vec<Value> = (0..50)
+        .map(|i| json!({"Bucket": format!("backup-{i:02}"), "AccountId": format!("2222222222{i:02}"), "Region": "us-west-2"}))
+        .collect();
+    let spec = spec_of(json!({"SourceBucket": "src-bucket", "Destinations": dests}));
+    let r = Resolved::new(
+        &spec,
+        AccountId::parse("111111111111").unwrap(),
+        Region::parse("eu-west-1").unwrap(),
+        None,
+    );
+    let p = Plan::build(&spec, r, &vec![None; 50]).unwrap();
+    assert!(compact_len(&p.role_policy) <= ROLE_POLICY_LIMIT);
+    assert_eq!(p.bucket_statements.len(), 50);
+}
+
+#[test]
+fn digest_changes_with_any_rule_field() {
+    let a = build(&two_destinations()).replication;
+    let mut b = a.clone();
+    b.rules[1].destination.storage_class = "GLACIER".into();
+    assert_ne!(a.digest(), b.digest());
+    assert_eq!(a.digest(), build(&two_destinations()).replication.digest());
+}
+
+#[test]
+fn response_data_lists_follow_destination_order() {
+    let d = build(&two_destinations()).response_data();
+    assert_eq!(
+        d["DestinationBucketArns"],
+        "arn:aws:s3:::dst-a,arn:aws:s3:::dst-b"
+    );
+    assert_eq!(d["RuleIds"], "replicate-to-dst-a,replicate-to-dst-b");
+    assert_eq!(d["DestinationKmsKeyArns"], "arn:aws:kms:us-west-2:222222222222:key/k-a,arn:aws:kms:ap-southeast-2:333333333333:key/k-b");
+    assert_eq!(
+        d["SourceKmsKeyArn"],
+        "arn:aws:kms:eu-west-1:111111111111:key/src"
+    );
+}

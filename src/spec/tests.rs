@@ -1,0 +1,267 @@
+use serde_json::{json, Value};
+
+use super::*;
+
+fn props(extra: Value) -> Value {
+    let mut base = json!({
+        "ServiceToken": "arn:aws:lambda:eu-west-1:123456789012:function:p",
+        "SourceBucket": "src-bucket",
+        "Destinations": [{"Bucket": "dst-bucket", "AccountId": "222222222222", "Region": "us-west-2"}]
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        base[k] = v.clone();
+    }
+    base
+}
+
+fn errors(v: Value) -> Vec<SpecError> {
+    parse(&v).unwrap_err().0
+}
+
+fn error_for(v: Value, property: &str) -> String {
+    let errs = errors(v);
+    errs.iter()
+        .find(|e| e.property == property)
+        .unwrap_or_else(|| panic!("no error for {property}: {errs:?}"))
+        .message
+        .clone()
+}
+
+#[test]
+fn minimal_properties_get_documented_defaults() {
+    let s = parse(&props(json!({}))).unwrap();
+    assert_eq!(s.source.kms_key, SourceKey::Discover);
+    assert_eq!(s.source.region, None);
+    assert_eq!(s.key_removal, KeyRemoval::Retain);
+    assert!(!s.take_over_existing_replication);
+    let d = &s.destinations[0];
+    assert_eq!(d.storage_class, StorageClass::Standard);
+    assert_eq!(d.priority, 0);
+    assert_eq!(d.rule_id, "replicate-to-dst-bucket");
+    assert_eq!(
+        d.role_arn().as_str(),
+        "arn:aws:iam::222222222222:role/S3ReplicationDestinationProvisioner"
+    );
+    assert_eq!(d.kms_key, DestinationKey::None);
+    assert!(
+        !d.delete_marker_replication
+            && !d.metrics
+            && !d.replication_time_control
+            && !d.create_bucket
+    );
+    assert!(d.owner_override_for(&AccountId::parse("111111111111").unwrap()));
+    assert!(!d.owner_override_for(&AccountId::parse("222222222222").unwrap()));
+}
+
+#[test]
+fn cloudformation_strings_and_native_json_are_both_accepted() {
+    for (t, n) in [(json!("true"), json!("30")), (json!(true), json!(30))] {
+        let s = parse(&props(json!({
+            "TakeOverExistingReplication": t, "KeyRemovalPolicy": "Delete", "KeyDeletionWindowDays": n,
+            "Destinations": [{"Bucket": "dst-bucket", "AccountId": "222222222222", "Region": "us-west-2",
+                              "ReplicationTimeControl": t, "Priority": n}]
+        })))
+        .unwrap();
+        assert!(s.take_over_existing_replication);
+        assert_eq!(s.key_removal, KeyRemoval::Delete { window_days: 30 });
+        assert!(
+            s.destinations[0].replication_time_control && s.destinations[0].metrics,
+            "RTC implies metrics"
+        );
+        assert_eq!(s.destinations[0].priority, 30);
+    }
+}
+
+#[test]
+fn unknown_properties_are_named() {
+    let msg = error_for(props(json!({"SourceBuckett": "x"})), "properties");
+    assert!(msg.contains("\"SourceBuckett\""), "{msg}");
+    let msg = error_for(
+        props(
+            json!({"Destinations": [{"Bucket": "dst-bucket", "AccountId": "222222222222", "Region": "us-west-2", "Storage": "GLACIER"}]}),
+        ),
+        "Destinations[0]",
+    );
+    assert!(
+        msg.contains("\"Storage\"") && msg.contains("StorageClass"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn service_token_is_ignored() {
+    assert!(parse(&props(json!({"ServiceToken": "anything"}))).is_ok());
+}
+
+#[test]
+fn wrong_types_are_rejected_with_the_property_named() {
+    assert!(error_for(props(json!({"SourceBucket": ["a"]})), "SourceBucket").contains("a list"));
+    assert!(error_for(props(json!({"Destinations": "dst"})), "Destinations").contains("list"));
+    assert!(error_for(
+        props(json!({"TakeOverExistingReplication": "yes"})),
+        "TakeOverExistingReplication"
+    )
+    .contains("true or false"));
+    assert!(error_for(
+        props(json!({"KeyDeletionWindowDays": "3"})),
+        "KeyDeletionWindowDays"
+    )
+    .contains("7 to 30"));
+    assert!(error_for(props(json!({"Destinations": [42]})), "Destinations[0]").contains("object"));
+    let tags = error_for(
+        props(
+            json!({"Destinations": [{"Bucket": "dst-bucket", "AccountId": "222222222222", "Region": "us-west-2", "Tags": ["a"]}]}),
+        ),
+        "Destinations[0].Tags",
+    );
+    assert!(tags.contains("object"), "{tags}");
+}
+
+#[test]
+fn required_properties() {
+    let errs = errors(json!({"ServiceToken": "x"}));
+    let names: Vec<&str> = errs.iter().map(|e| e.property.as_str()).collect();
+    assert!(
+        names.contains(&"SourceBucket") && names.contains(&"Destinations"),
+        "{names:?}"
+    );
+    let errs = errors(props(json!({"Destinations": [{}]})));
+    let names: Vec<&str> = errs.iter().map(|e| e.property.as_str()).collect();
+    for p in [
+        "Destinations[0].Bucket",
+        "Destinations[0].AccountId",
+        "Destinations[0].Region",
+    ] {
+        assert!(names.contains(&p), "{p} missing from {names:?}");
+    }
+    assert!(error_for(props(json!({"Destinations": []})), "Destinations").contains("1 to"));
+    assert!(errors(json!("not an object"))[0].message.contains("object"));
+}
+
+#[test]
+fn bad_identifiers_are_explained() {
+    let d = |k: &str, v: Value| {
+        let mut dest =
+            json!({"Bucket": "dst-bucket", "AccountId": "222222222222", "Region": "us-west-2"});
+        dest[k] = v;
+        props(json!({ "Destinations": [dest] }))
+    };
+    assert!(
+        error_for(d("AccountId", json!("2222")), "Destinations[0].AccountId").contains("12 digits")
+    );
+    assert!(error_for(d("Region", json!("mars-1")), "Destinations[0].Region").contains("region"));
+    assert!(error_for(
+        d("StorageClass", json!("GLACIAL")),
+        "Destinations[0].StorageClass"
+    )
+    .contains("DEEP_ARCHIVE"));
+    assert!(error_for(
+        d("RoleArn", json!("arn:aws:iam::222222222222:user/x")),
+        "Destinations[0].RoleArn"
+    )
+    .contains("role/"));
+    assert!(error_for(
+        d("RoleArn", json!("arn:aws:iam::333333333333:role/x")),
+        "Destinations[0].RoleArn"
+    )
+    .contains("333333333333"));
+    assert!(error_for(
+        d(
+            "KmsKeyArn",
+            json!("arn:aws:kms:us-west-2:222222222222:alias/x")
+        ),
+        "Destinations[0].KmsKeyArn"
+    )
+    .contains("alias"));
+    assert!(error_for(
+        d(
+            "KmsKeyArn",
+            json!("arn:aws:kms:us-east-1:222222222222:key/abc")
+        ),
+        "Destinations[0].KmsKeyArn"
+    )
+    .contains("us-east-1"));
+    assert!(error_for(
+        d("Bucket", json!("arn:aws:s3:::dst")),
+        "Destinations[0].Bucket"
+    )
+    .contains("not its ARN"));
+    assert!(
+        error_for(props(json!({"SourceRoleArn": "nope"})), "SourceRoleArn")
+            .contains("IAM role ARN")
+    );
+    assert!(error_for(
+        props(json!({"ReplicationRoleName": "a/b"})),
+        "ReplicationRoleName"
+    )
+    .contains("'/'"));
+    assert!(error_for(
+        props(json!({"ReplicationRoleName": "r".repeat(65)})),
+        "ReplicationRoleName"
+    )
+    .contains("64"));
+    assert!(error_for(
+        props(json!({"KeyRemovalPolicy": "Snapshot"})),
+        "KeyRemovalPolicy"
+    )
+    .contains("Retain or Delete"));
+    assert!(error_for(props(json!({"SourceRegion": "eu-west-1", "SourceKmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/k"})), "SourceKmsKeyArn").contains("us-east-1"));
+}
+
+#[test]
+fn s3_rule_constraints_are_checked_up_front() {
+    let two = |a: Value, b: Value| props(json!({ "Destinations": [a, b] }));
+    let base = |bucket: &str| json!({"Bucket": bucket, "AccountId": "222222222222", "Region": "us-west-2"});
+    let mut a = base("dst-a");
+    a["Id"] = json!("same");
+    let mut b = base("dst-b");
+    b["Id"] = json!("same");
+    assert!(error_for(two(a, b), "Destinations[1].Id").contains("distinct"));
+    let mut a = base("dst-a");
+    a["Priority"] = json!("3");
+    let mut b = base("dst-b");
+    b["Priority"] = json!(3);
+    assert!(error_for(two(a, b), "Destinations[1].Priority").contains("unique"));
+    let mut a = base("dst-a");
+    a["Tags"] = json!({"k": "v"});
+    a["DeleteMarkerReplication"] = json!("true");
+    assert!(error_for(
+        props(json!({ "Destinations": [a] })),
+        "Destinations[0].DeleteMarkerReplication"
+    )
+    .contains("Tags"));
+    let mut a = base("dst-a");
+    a["ReplicationTimeControl"] = json!("true");
+    a["Metrics"] = json!("false");
+    assert!(error_for(
+        props(json!({ "Destinations": [a] })),
+        "Destinations[0].Metrics"
+    )
+    .contains("RTC"));
+    assert!(error_for(
+        props(json!({ "Destinations": [base("src-bucket")] })),
+        "Destinations[0].Bucket"
+    )
+    .contains("differ"));
+}
+
+#[test]
+fn default_priorities_are_unique_around_explicit_ones() {
+    let base = |bucket: &str| json!({"Bucket": bucket, "AccountId": "222222222222", "Region": "us-west-2"});
+    let mut b = base("dst-b");
+    b["Priority"] = json!(0);
+    let s = parse(&props(
+        json!({ "Destinations": [base("dst-a"), b, base("dst-c")] }),
+    ))
+    .unwrap();
+    let p: Vec<i32> = s.destinations.iter().map(|d| d.priority).collect();
+    assert_eq!(p, vec![1, 0, 2]);
+}
+
+#[test]
+fn all_errors_are_reported_together() {
+    let errs = errors(
+        json!({"SourceBucket": "BAD", "Destinations": [{"Bucket": "x", "AccountId": "1", "Region": "r"}], "Extra": 1}),
+    );
+    assert!(errs.len() >= 5, "{errs:?}");
+}
