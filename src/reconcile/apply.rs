@@ -40,19 +40,12 @@ pub async fn resolve_source(
     Ok((acct, resolved))
 }
 
-/// Clients for a destination: the destination role, or the source credentials when the
-/// destination is in the source account and names no role.
+/// Clients for a destination, always through its destination role (also when it is in the source
+/// account): the function's own role holds no destination-side permissions.
 pub async fn connect_destination(
     conn: &Connector,
-    spec: &Spec,
-    src: &Account,
     d: &Destination,
 ) -> Result<Account, ReconcileError> {
-    if d.role_arn.is_none() && d.account == src.id {
-        return Ok(conn
-            .source(spec.source.role_arn.as_ref(), &d.region)
-            .await?);
-    }
     Ok(conn
         .assumed(&d.role_arn(), d.external_id.as_deref(), &d.region)
         .await?)
@@ -69,7 +62,7 @@ pub async fn apply(
     let dests = bounded(
         spec.destinations
             .iter()
-            .map(|d| connect_destination(conn, spec, src, d)),
+            .map(|d| connect_destination(conn, d)),
     )
     .await?;
     let source_bucket = &spec.source.bucket;

@@ -11,7 +11,7 @@ use super::{keys, role, ReconcileError};
 use crate::aws::{Account, Connector, ErrorKind};
 use crate::plan::names::{destination_key_alias, source_key_alias};
 use crate::plan::{Plan, Resolved};
-use crate::spec::{Destination, DestinationKey, KeyRemoval, SourceKey, Spec};
+use crate::spec::{BucketName, Destination, DestinationKey, KeyRemoval, SourceKey, Spec};
 
 /// An account that cannot be reached (role gone, trust removed) has nothing we can remove; a
 /// transient failure is still an error so CloudFormation retries rather than leaking grants.
@@ -35,10 +35,20 @@ pub async fn cleanup(
         other => other?,
     };
     let source_side = cleanup_source(&src, spec, &resolved, physical_id, deadline);
-    let dest_side =
-        bounded(spec.destinations.iter().map(|d| {
-            cleanup_destination(conn, spec, &src, d, &resolved, spec.key_removal, deadline)
-        }));
+    let none = HashSet::new();
+    let dest_side = bounded(spec.destinations.iter().map(|d| {
+        let (source, sid) = (&spec.source.bucket, resolved.sid.as_str());
+        remove_destination(
+            Scope::Destination,
+            conn,
+            source,
+            d,
+            sid,
+            spec.key_removal,
+            &none,
+            deadline,
+        )
+    }));
     futures::try_join!(source_side, dest_side)?;
     Ok(())
 }
@@ -103,31 +113,45 @@ async fn source_key_of(src: &Account, spec: &Spec) -> Result<Option<String>, Rec
     })
 }
 
-async fn cleanup_destination(
+/// What of a destination to remove: everything, or only its key grant (the bucket is still a
+/// destination, with another key).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Destination,
+    KeyOnly,
+}
+
+/// Removes our statements from one destination's bucket policy and key policy, and retires its
+/// key if this provider created it — unless a kept destination still uses that key.
+#[allow(clippy::too_many_arguments)]
+async fn remove_destination(
+    scope: Scope,
     conn: &Connector,
-    spec: &Spec,
-    src: &Account,
+    source: &BucketName,
     d: &Destination,
-    r: &Resolved,
+    sid: &str,
     removal: KeyRemoval,
+    keep_keys: &HashSet<&str>,
     deadline: Deadline,
 ) -> Result<(), ReconcileError> {
-    let acct = match connect_destination(conn, spec, src, d).await {
+    let acct = match connect_destination(conn, d).await {
         Err(e) if unreachable(&e) => {
             tracing::warn!(account = %d.account, region = %d.region, error = %e, "destination unreachable; its statements (if any) are left in place");
             return Ok(());
         }
         other => other?,
     };
-    edit_bucket_policy(&acct, d.bucket.as_str(), &r.sid, Edit::Remove, deadline).await?;
-    let alias = destination_key_alias(&spec.source.bucket, &d.bucket);
+    if scope == Scope::Destination {
+        edit_bucket_policy(&acct, d.bucket.as_str(), sid, Edit::Remove, deadline).await?;
+    }
+    let alias = destination_key_alias(source, &d.bucket);
     let key = match &d.kms_key {
         DestinationKey::None => None,
         DestinationKey::Existing(k) => Some(k.to_string()),
         DestinationKey::Create => keys::find_created(&acct, &alias).await?,
     };
-    if let Some(key) = key {
-        edit_key_policy(&acct, &key, &r.sid, Edit::Remove, deadline).await?;
+    if let Some(key) = key.filter(|k| !keep_keys.contains(k.as_str())) {
+        edit_key_policy(&acct, &key, sid, Edit::Remove, deadline).await?;
         if d.kms_key == DestinationKey::Create {
             keys::retire_created(&acct, &alias, removal).await?;
         }
@@ -157,34 +181,31 @@ pub async fn cleanup_removed(
         .iter()
         .filter_map(|d| d.kms_key.as_deref())
         .collect();
-    let removed: Vec<&Destination> = old
-        .destinations
-        .iter()
-        .filter(|d| !kept_buckets.contains(&(d.account.as_str(), d.bucket.as_str())))
-        .collect();
-    let kept_keys = &kept_keys;
-    let dests = bounded(removed.into_iter().map(|d| async move {
-        let acct = match connect_destination(conn, old, src, d).await {
-            Err(e) if unreachable(&e) => {
-                tracing::warn!(account = %d.account, error = %e, "removed destination unreachable; leaving its statements");
-                return Ok(());
-            }
-            other => other?,
-        };
-        edit_bucket_policy(&acct, d.bucket.as_str(), &r.sid, Edit::Remove, deadline).await?;
-        let alias = destination_key_alias(&old.source.bucket, &d.bucket);
-        let key = match &d.kms_key {
-            DestinationKey::None => None,
-            DestinationKey::Existing(k) => Some(k.to_string()),
-            DestinationKey::Create => keys::find_created(&acct, &alias).await?,
-        };
-        if let Some(key) = key.filter(|k| !kept_keys.contains(k.as_str())) {
-            edit_key_policy(&acct, &key, &r.sid, Edit::Remove, deadline).await?;
-            if d.kms_key == DestinationKey::Create {
-                keys::retire_created(&acct, &alias, new.key_removal).await?;
-            }
-        }
-        Ok(())
+    // Dropped destinations lose everything; kept ones may have moved to another key.
+    let removed = old.destinations.iter().map(|d| {
+        let kept = kept_buckets.contains(&(d.account.as_str(), d.bucket.as_str()));
+        (
+            if kept {
+                Scope::KeyOnly
+            } else {
+                Scope::Destination
+            },
+            d,
+        )
+    });
+    let removed = removed
+        .filter(|(scope, d)| *scope == Scope::Destination || d.kms_key != DestinationKey::None);
+    let dests = bounded(removed.map(|(scope, d)| {
+        remove_destination(
+            scope,
+            conn,
+            &old.source.bucket,
+            d,
+            &r.sid,
+            new.key_removal,
+            &kept_keys,
+            deadline,
+        )
     }));
     let source = async {
         if let Some(old_key) = source_key_of(src, old)

@@ -71,8 +71,7 @@ pub struct Destination {
     pub bucket: BucketName,
     pub account: AccountId,
     pub region: Region,
-    /// Explicit `RoleArn`; `None`: [`DEFAULT_DESTINATION_ROLE_NAME`] in the destination account
-    /// (or the source credentials when the destination is in the source account).
+    /// Explicit `RoleArn`; `None`: [`DEFAULT_DESTINATION_ROLE_NAME`] in the destination account.
     pub role_arn: Option<RoleArn>,
     pub external_id: Option<String>,
     pub create_bucket: bool,

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Build the provider and run the end-to-end demo against a local AWS emulator.
+#   bash scripts/demo.sh [--verbose]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# cargo may be installed by rustup without being on PATH (e.g. a non-login CI shell).
+if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then export PATH="$HOME/.cargo/bin:$PATH"; fi
+
+bash scripts/setup.sh
+cargo build --release --bin bootstrap
+target_dir="${CARGO_TARGET_DIR:-target}"
+exec python3 scripts/demo.py "$target_dir/release/bootstrap" "$@"
