@@ -1360,3 +1360,6 @@ async fn serve_connection(
     write.shutdown().await?;
     Ok(())
 }
+
+pub mod harness;
+pub mod proxy;

@@ -1,0 +1,169 @@
+//! The handler in-process against the emulator (optionally through the fault proxy), with the
+//! response receiver: one call per CloudFormation request, returning what was answered and
+//! every AWS call made.
+
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region};
+use aws_credential_types::Credentials;
+use s3_replication_provider::aws::Call;
+use s3_replication_provider::handler::{Outcome, Provider, Settings};
+use serde_json::Value;
+
+use super::proxy::FaultProxy;
+use super::{cfn_event, Emulator, Receiver, RecordedRequest};
+
+/// Region the function runs in.
+pub const HOME_REGION: &str = "eu-west-1";
+
+pub struct Harness {
+    pub emu: Emulator,
+    pub rx: Receiver,
+    pub proxy: FaultProxy,
+    provider: Provider,
+}
+
+/// One answered request.
+pub struct Answered {
+    pub response: Value,
+    pub outcome: Outcome,
+    /// The PUTs the receiver got for this request.
+    pub puts: Vec<RecordedRequest>,
+}
+
+impl Answered {
+    pub fn status(&self) -> &str {
+        self.response["Status"].as_str().unwrap_or_default()
+    }
+    pub fn reason(&self) -> &str {
+        self.response["Reason"].as_str().unwrap_or_default()
+    }
+    pub fn physical_id(&self) -> &str {
+        self.response["PhysicalResourceId"]
+            .as_str()
+            .unwrap_or_default()
+    }
+    pub fn data(&self, key: &str) -> &str {
+        self.response["Data"][key].as_str().unwrap_or_default()
+    }
+    /// Successful mutating AWS calls.
+    pub fn mutations(&self) -> Vec<&Call> {
+        self.outcome
+            .calls
+            .iter()
+            .filter(|c| c.mutating && c.ok)
+            .collect()
+    }
+    pub fn called(&self, operation: &str) -> bool {
+        self.outcome.calls.iter().any(|c| c.operation == operation)
+    }
+    #[track_caller]
+    pub fn assert_success(&self) {
+        assert_eq!(self.status(), "SUCCESS", "reason: {}", self.reason());
+    }
+    #[track_caller]
+    pub fn assert_failed_with(&self, needles: &[&str]) {
+        assert_eq!(
+            self.status(),
+            "FAILED",
+            "expected FAILED, got {}",
+            self.response
+        );
+        for n in needles {
+            assert!(
+                self.reason().contains(n),
+                "reason lacks {n:?}: {}",
+                self.reason()
+            );
+        }
+    }
+}
+
+impl Harness {
+    pub async fn start() -> Harness {
+        let emu = Emulator::start().await;
+        let rx = Receiver::start().await;
+        let proxy = FaultProxy::start(emu.port());
+        let base = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(HOME_REGION))
+            .endpoint_url(proxy.endpoint())
+            .credentials_provider(Credentials::new(
+                "testing", "testing", None, None, "harness",
+            ))
+            .load()
+            .await;
+        let provider = Provider::new(
+            base,
+            Settings {
+                time_budget: Duration::from_secs(60),
+            },
+        );
+        Harness {
+            emu,
+            rx,
+            proxy,
+            provider,
+        }
+    }
+
+    /// Sends one request through the handler and checks it was answered exactly once, with an
+    /// empty Content-Type and a body within CloudFormation's limit.
+    pub async fn request(
+        &self,
+        kind: &str,
+        props: &Value,
+        physical_id: Option<&str>,
+        old: Option<&Value>,
+    ) -> Answered {
+        let id = super::uuid();
+        let event = cfn_event(
+            kind,
+            &self.rx.url(&id),
+            props.clone(),
+            physical_id,
+            old.cloned(),
+        );
+        let outcome = self.provider.handle(event, None).await;
+        assert!(outcome.delivered, "response not delivered");
+        let puts: Vec<RecordedRequest> = self
+            .rx
+            .requests()
+            .into_iter()
+            .filter(|r| r.response_id() == id)
+            .collect();
+        assert_eq!(puts.len(), 1, "exactly one answer per request");
+        let put = &puts[0];
+        assert_eq!(put.method, "PUT");
+        assert_eq!(
+            put.header("content-type").unwrap_or(""),
+            "",
+            "Content-Type must be empty"
+        );
+        assert!(put.body.len() <= 4096, "body of {} bytes", put.body.len());
+        let response = put.json().expect("response body is JSON");
+        assert_eq!(
+            Some(&response),
+            outcome
+                .response
+                .as_ref()
+                .map(|r| serde_json::from_str::<Value>(&r.body()).unwrap())
+                .as_ref()
+        );
+        Answered {
+            response,
+            outcome,
+            puts,
+        }
+    }
+
+    pub async fn create(&self, props: &Value) -> Answered {
+        self.request("Create", props, None, None).await
+    }
+    pub async fn update(&self, props: &Value, physical_id: &str, old: &Value) -> Answered {
+        self.request("Update", props, Some(physical_id), Some(old))
+            .await
+    }
+    pub async fn delete(&self, props: &Value, physical_id: &str) -> Answered {
+        self.request("Delete", props, Some(physical_id), None).await
+    }
+}
