@@ -19,12 +19,15 @@ use crate::spec;
 pub struct Settings {
     /// Used when the runtime gives no usable deadline (`PROVIDER_TIME_BUDGET_SECONDS`).
     pub time_budget: Duration,
+    /// Wait before verifying a write to a shared policy (`PROVIDER_POLICY_SETTLE_MS`).
+    pub policy_settle: Duration,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
             time_budget: cfn::DEFAULT_BUDGET,
+            policy_settle: crate::aws::DEFAULT_SETTLE,
         }
     }
 }
@@ -36,7 +39,15 @@ impl Settings {
             .and_then(|s| s.parse::<u64>().ok())
             .filter(|s| (1..=900).contains(s))
             .map_or(cfn::DEFAULT_BUDGET, Duration::from_secs);
-        Self { time_budget }
+        let policy_settle = std::env::var("PROVIDER_POLICY_SETTLE_MS")
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok())
+            .filter(|ms| *ms <= 10_000)
+            .map_or(crate::aws::DEFAULT_SETTLE, Duration::from_millis);
+        Self {
+            time_budget,
+            policy_settle,
+        }
     }
 }
 
@@ -85,7 +96,7 @@ impl Provider {
             physical_resource_id = request.physical_resource_id.as_deref().unwrap_or(""),
             "request received"
         );
-        let conn = Connector::new(&self.base, log.clone());
+        let conn = Connector::new(&self.base, log.clone()).with_settle(self.settings.policy_settle);
         // The physical id as soon as it is known, for answers given on panic or timeout.
         let known_id: Arc<Mutex<Option<String>>> =
             Arc::new(Mutex::new(request.physical_resource_id.clone()));

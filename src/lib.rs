@@ -6,6 +6,7 @@
 
 pub mod aws;
 pub mod cfn;
+pub mod doctor;
 pub mod handler;
 pub mod plan;
 pub mod reconcile;

@@ -17,6 +17,9 @@ pub struct Account {
     pub(super) kms: aws_sdk_kms::Client,
     pub(super) iam: aws_sdk_iam::Client,
     pub(super) log: CallLog,
+    /// How long to wait before re-reading a shared policy this invocation just wrote, to catch
+    /// a concurrent writer's overwrite (see `reconcile::statements`).
+    pub settle: std::time::Duration,
 }
 
 impl std::fmt::Debug for Account {
@@ -31,6 +34,7 @@ impl Account {
         region: Region,
         config: &aws_config::SdkConfig,
         log: CallLog,
+        settle: std::time::Duration,
     ) -> Self {
         let s3_config = aws_sdk_s3::config::Builder::from(config)
             .force_path_style(config.endpoint_url().is_some())
@@ -42,6 +46,7 @@ impl Account {
             id,
             region,
             log,
+            settle,
         }
     }
 

@@ -9,7 +9,9 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::SdkConfig;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
-use tokio::sync::Mutex;
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, OnceCell};
 
 use super::account::op;
 use super::{from_sdk, Account, AwsError, AwsErrorDetail, CallLog};
@@ -39,6 +41,8 @@ pub fn tuned(base: &SdkConfig) -> SdkConfig {
 
 /// Role ARN and external id.
 type AssumeKey = (String, Option<String>);
+/// The account a role is in and credentials for it.
+type Assumed = (AccountId, SharedCredentialsProvider);
 
 /// Hands out one [`Account`] per (credentials, region), creating credentials at most once per
 /// invocation.
@@ -46,9 +50,14 @@ pub struct Connector {
     base: SdkConfig,
     log: CallLog,
     /// Assumed credentials by role ARN + external id.
-    assumed: Mutex<HashMap<AssumeKey, (AccountId, SharedCredentialsProvider)>>,
+    assumed: Mutex<HashMap<AssumeKey, Arc<OnceCell<Assumed>>>>,
     own_account: Mutex<Option<AccountId>>,
+    settle: Duration,
 }
+
+/// Default wait before verifying a shared policy write (a concurrent writer's read-modify-write
+/// completes well within it on AWS).
+pub const DEFAULT_SETTLE: Duration = Duration::from_millis(400);
 
 impl Connector {
     pub fn new(base: &SdkConfig, log: CallLog) -> Self {
@@ -57,7 +66,14 @@ impl Connector {
             log,
             assumed: Mutex::default(),
             own_account: Mutex::default(),
+            settle: DEFAULT_SETTLE,
         }
+    }
+
+    /// Sets how long to wait before verifying a shared policy write (zero: do not verify).
+    pub fn with_settle(mut self, settle: Duration) -> Self {
+        self.settle = settle;
+        self
     }
 
     pub fn log(&self) -> &CallLog {
@@ -86,6 +102,7 @@ impl Connector {
                     region.clone(),
                     &self.config_for(region, None),
                     self.log.clone(),
+                    self.settle,
                 ))
             }
         }
@@ -99,21 +116,19 @@ impl Connector {
         region: &Region,
     ) -> Result<Account, AwsError> {
         let key = (role.to_string(), external_id.map(str::to_owned));
-        let mut cache = self.assumed.lock().await;
-        let (id, creds) = match cache.get(&key) {
-            Some(hit) => hit.clone(),
-            None => {
-                let fresh = self.assume(role, external_id, region).await?;
-                cache.insert(key, fresh.clone());
-                fresh
-            }
-        };
-        drop(cache);
+        // One AssumeRole per role, concurrent across roles: the map lock is held only to find
+        // the role's cell, never across the call.
+        let cell = self.assumed.lock().await.entry(key).or_default().clone();
+        let (id, creds) = cell
+            .get_or_try_init(|| self.assume(role, external_id, region))
+            .await?
+            .clone();
         Ok(Account::new(
             id,
             region.clone(),
             &self.config_for(region, Some(creds)),
             self.log.clone(),
+            self.settle,
         ))
     }
 

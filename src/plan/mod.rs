@@ -49,6 +49,8 @@ pub struct Resolved {
     /// Sid of every statement this resource adds to shared policies.
     pub sid: String,
     pub physical_id: String,
+    /// Organization mode (see [`Spec::organization_id`]).
+    pub organization_id: Option<String>,
 }
 
 impl Resolved {
@@ -75,6 +77,7 @@ impl Resolved {
             source_key,
             role_name,
             role_arn,
+            organization_id: spec.organization_id.clone(),
         }
     }
 
@@ -98,19 +101,29 @@ pub struct DestinationPlan {
 /// A statement to place on a destination bucket's policy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BucketStatement {
+    /// Index of the (first) destination this statement serves.
+    pub dest_index: usize,
     pub account: AccountId,
     pub region: Region,
     pub bucket: BucketName,
+    pub sid: String,
     pub statement: Value,
+    /// Shared by every source of an organization: never removed.
+    pub shared: bool,
 }
 
 /// A statement to place on a key's policy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeyStatement {
+    /// Index of the (first) destination this statement serves (unused for the source key).
+    pub dest_index: usize,
     pub account: AccountId,
     pub region: Region,
     pub key_arn: String,
+    pub sid: String,
     pub statement: Value,
+    /// Shared by every source of an organization: never removed.
+    pub shared: bool,
 }
 
 /// Everything Create/Update converges to.
@@ -143,10 +156,13 @@ impl Plan {
             trust_policy: policy::trust_policy(&resolved),
             role_policy,
             source_key_statement: resolved.source_key.as_ref().map(|key| KeyStatement {
+                dest_index: 0,
                 account: resolved.source_account.clone(),
                 region: resolved.source_region.clone(),
                 key_arn: key.clone(),
+                sid: resolved.sid.clone(),
                 statement: policy::source_key_statement(&resolved),
+                shared: false,
             }),
             bucket_statements: bucket_statements(&resolved, &destinations),
             key_statements: key_statements(&resolved, &destinations),
@@ -245,31 +261,71 @@ fn bucket_statements(r: &Resolved, dests: &[DestinationPlan]) -> Vec<BucketState
     }
     grouped
         .into_iter()
-        .map(|(d, owner_override)| BucketStatement {
-            account: d.account.clone(),
-            region: d.region.clone(),
-            bucket: d.bucket.clone(),
-            statement: policy::destination_bucket_statement(r, &d.bucket_arn, owner_override),
+        .map(|(d, owner_override)| {
+            let (sid, statement) = match &r.organization_id {
+                Some(org) => (
+                    names::ORGANIZATION_SID.to_owned(),
+                    policy::organization_bucket_statement(r, org, &d.bucket_arn),
+                ),
+                None => (
+                    r.sid.clone(),
+                    policy::destination_bucket_statement(r, &d.bucket_arn, owner_override),
+                ),
+            };
+            BucketStatement {
+                dest_index: d.index,
+                account: d.account.clone(),
+                region: d.region.clone(),
+                bucket: d.bucket.clone(),
+                sid,
+                statement,
+                shared: r.organization_id.is_some(),
+            }
         })
         .collect()
 }
 
-/// One statement per destination key, naming every destination bucket that uses it.
+/// Per source: one statement per destination key, naming every destination bucket that uses
+/// it. Organization mode: one statement per (key, destination bucket), identical for every
+/// source, so sources never rewrite each other's.
 fn key_statements(r: &Resolved, dests: &[DestinationPlan]) -> Vec<KeyStatement> {
     let mut grouped: Vec<(&DestinationPlan, Vec<&str>)> = Vec::new();
     for d in dests.iter().filter(|d| d.kms_key.is_some()) {
-        match grouped.iter_mut().find(|(g, _)| g.kms_key == d.kms_key) {
+        let same = |g: &&DestinationPlan| {
+            g.kms_key == d.kms_key && (r.organization_id.is_none() || g.bucket == d.bucket)
+        };
+        match grouped.iter_mut().find(|(g, _)| same(g)) {
             Some((_, buckets)) => buckets.push(&d.bucket_arn),
             None => grouped.push((d, vec![&d.bucket_arn])),
         }
     }
     grouped
         .into_iter()
-        .map(|(d, buckets)| KeyStatement {
-            account: d.account.clone(),
-            region: d.region.clone(),
-            key_arn: d.kms_key.clone().unwrap_or_default(),
-            statement: policy::destination_key_statement(r, d.region.as_str(), &buckets),
+        .map(|(d, buckets)| {
+            let (sid, statement) = match &r.organization_id {
+                Some(org) => (
+                    names::organization_key_sid(&d.bucket),
+                    policy::organization_key_statement(
+                        org,
+                        d.region.as_str(),
+                        &d.bucket_arn,
+                        &names::organization_key_sid(&d.bucket),
+                    ),
+                ),
+                None => (
+                    r.sid.clone(),
+                    policy::destination_key_statement(r, d.region.as_str(), &buckets),
+                ),
+            };
+            KeyStatement {
+                dest_index: d.index,
+                account: d.account.clone(),
+                region: d.region.clone(),
+                key_arn: d.kms_key.clone().unwrap_or_default(),
+                sid,
+                statement,
+                shared: r.organization_id.is_some(),
+            }
         })
         .collect()
 }

@@ -57,6 +57,25 @@ pub fn statement_sid(source_bucket: &BucketName) -> String {
     format!("S3Replication{alnum}{}", hash8(source_bucket.as_str()))
 }
 
+/// Sid of the organization-wide statement on a destination bucket policy.
+pub const ORGANIZATION_SID: &str = "S3ReplicationOrganization";
+
+/// Sid of the organization-wide statement on a destination key policy, one per bucket.
+pub fn organization_key_sid(dest_bucket: &BucketName) -> String {
+    let alnum: String = dest_bucket
+        .as_str()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(40)
+        .collect();
+    format!("{ORGANIZATION_SID}{alnum}{}", hash8(dest_bucket.as_str()))
+}
+
+/// Role ARN pattern every replication role this provider creates matches, in any account.
+pub fn role_arn_pattern(partition: &str) -> String {
+    format!("arn:{partition}:iam::*:role{ROLE_PATH}*")
+}
+
 /// Alias of the source key this resource creates for `SourceKmsKeyArn: Create`.
 pub fn source_key_alias(source_bucket: &BucketName) -> String {
     format!("{ALIAS_PREFIX}{}", alias_part(source_bucket))

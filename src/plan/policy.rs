@@ -163,3 +163,40 @@ pub fn source_key_statement(r: &Resolved) -> Value {
         "Condition": kms_conditions(r.source_region.as_str(), s3_contexts(&r.source_bucket_arn()))
     })
 }
+
+/// Organization mode, bucket policy: every replication role this provider creates in the
+/// organization may replicate into the bucket (owner override included, as any source may
+/// need it). Identical for every source, so concurrent sources never rewrite each other.
+pub fn organization_bucket_statement(r: &Resolved, org: &str, bucket_arn: &str) -> Value {
+    let mut actions: Vec<&str> = REPLICATE_ACTIONS.to_vec();
+    actions.push(OWNER_OVERRIDE_ACTION);
+    json!({
+        "Sid": super::names::ORGANIZATION_SID,
+        "Effect": "Allow",
+        "Principal": { "AWS": "*" },
+        "Action": actions,
+        "Resource": format!("{bucket_arn}/*"),
+        "Condition": {
+            "StringEquals": { "aws:PrincipalOrgID": org },
+            "ArnLike": { "aws:PrincipalArn": super::names::role_arn_pattern(&r.partition) }
+        }
+    })
+}
+
+/// Organization mode, key policy: the organization's replication roles may encrypt replicas
+/// for this one destination bucket, through S3 in its region.
+pub fn organization_key_statement(org: &str, region: &str, bucket_arn: &str, sid: &str) -> Value {
+    let partition = bucket_arn.split(':').nth(1).unwrap_or("aws");
+    json!({
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": { "AWS": "*" },
+        "Action": DESTINATION_KEY_ACTIONS,
+        "Resource": "*",
+        "Condition": {
+            "StringEquals": { "kms:ViaService": via_s3(region), "aws:PrincipalOrgID": org },
+            "ArnLike": { "aws:PrincipalArn": super::names::role_arn_pattern(partition) },
+            "StringLike": { "kms:EncryptionContext:aws:s3:arn": s3_contexts(bucket_arn) }
+        }
+    })
+}

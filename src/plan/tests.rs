@@ -353,3 +353,60 @@ fn response_data_lists_follow_destination_order() {
         "arn:aws:kms:eu-west-1:111111111111:key/src"
     );
 }
+
+#[test]
+fn organization_mode_writes_identical_statements_for_every_source() {
+    let props = |src: &str| {
+        json!({"SourceBucket": src, "OrganizationId": "o-a1b2c3d4e5",
+               "Destinations": [{"Bucket": "central-backup", "AccountId": "222222222222", "Region": "us-west-2", "KmsKeyArn": "arn:aws:kms:us-west-2:222222222222:key/central"}]})
+    };
+    let plan_for = |src: &str, account: &str| {
+        let spec = spec_of(props(src));
+        let r = Resolved::new(
+            &spec,
+            AccountId::parse(account).unwrap(),
+            Region::parse("eu-west-1").unwrap(),
+            None,
+        );
+        Plan::build(&spec, r, &[None]).unwrap()
+    };
+    let a = plan_for("source-a", "111111111111");
+    let b = plan_for("source-b", "444444444444");
+    assert_eq!(
+        a.bucket_statements[0].statement,
+        b.bucket_statements[0].statement
+    );
+    assert_eq!(a.key_statements[0].statement, b.key_statements[0].statement);
+    assert_eq!(a.bucket_statements[0].sid, b.bucket_statements[0].sid);
+    assert!(a.bucket_statements[0].shared && a.key_statements[0].shared);
+    let s = &a.bucket_statements[0].statement;
+    assert_eq!(
+        s["Condition"]["StringEquals"]["aws:PrincipalOrgID"],
+        "o-a1b2c3d4e5"
+    );
+    assert_eq!(
+        s["Condition"]["ArnLike"]["aws:PrincipalArn"],
+        "arn:aws:iam::*:role/s3-replication/*"
+    );
+    let k = &a.key_statements[0].statement;
+    assert_eq!(
+        k["Condition"]["StringEquals"]["kms:ViaService"],
+        "s3.us-west-2.amazonaws.com"
+    );
+    assert_eq!(
+        k["Condition"]["StringEquals"]["aws:PrincipalOrgID"],
+        "o-a1b2c3d4e5"
+    );
+    // The role itself stays exact.
+    assert!(!a.role_policy.to_string().contains("\"*\""));
+}
+
+#[test]
+fn organization_id_is_validated() {
+    let err = spec::parse(
+        &json!({"SourceBucket": "src-bucket", "OrganizationId": "org-1",
+        "Destinations": [{"Bucket": "dst-a", "AccountId": "222222222222", "Region": "us-west-2"}]}),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("OrganizationId"), "{err}");
+}

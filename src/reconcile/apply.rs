@@ -67,8 +67,9 @@ pub async fn apply(
     .await?;
     let source_bucket = &spec.source.bucket;
 
-    // 1. Read-only checks everywhere before changing anything anywhere.
-    let (src_facts, dest_facts) = futures::try_join!(
+    // 1. Read-only checks everywhere before changing anything anywhere. Both sides run to the
+    //    end so that the answer is deterministic: a source problem is reported first.
+    let (src_facts, dest_facts) = futures::join!(
         source::check(src, spec, &resolved),
         bounded(
             spec.destinations
@@ -76,7 +77,8 @@ pub async fn apply(
                 .zip(&dests)
                 .map(|(d, a)| destination::check(a, d, source_bucket))
         )
-    )?;
+    );
+    let (src_facts, dest_facts) = (src_facts?, dest_facts?);
 
     // 2. Create what is missing: source side (versioning, key, role) ∥ each destination.
     let trust = crate::plan::policy::trust_policy(&resolved);
@@ -104,43 +106,44 @@ pub async fn apply(
     Ok(plan)
 }
 
-fn account_for<'a>(
-    dests: &'a [Account],
-    account: &crate::spec::AccountId,
-    region: &crate::spec::Region,
-) -> &'a Account {
-    dests
-        .iter()
-        .find(|a| &a.id == account && &a.region == region)
-        .expect("every planned statement targets a connected destination")
-}
-
 async fn grant(
     src: &Account,
     dests: &[Account],
     plan: &Plan,
     deadline: Deadline,
 ) -> Result<(), ReconcileError> {
-    let sid = plan.resolved.sid.as_str();
     let source_key = async {
         if let Some(k) = &plan.source_key_statement {
-            edit_key_policy(src, &k.key_arn, sid, Edit::Upsert(&k.statement), deadline).await?;
+            edit_key_policy(
+                src,
+                &k.key_arn,
+                &k.sid,
+                Edit::Upsert(&k.statement),
+                deadline,
+            )
+            .await?;
         }
         Ok(())
     };
     let buckets = bounded(plan.bucket_statements.iter().map(|b| {
-        let acct = account_for(dests, &b.account, &b.region);
+        let acct = &dests[b.dest_index];
         edit_bucket_policy(
             acct,
             b.bucket.as_str(),
-            sid,
+            &b.sid,
             Edit::Upsert(&b.statement),
             deadline,
         )
     }));
     let keys = bounded(plan.key_statements.iter().map(|k| {
-        let acct = account_for(dests, &k.account, &k.region);
-        edit_key_policy(acct, &k.key_arn, sid, Edit::Upsert(&k.statement), deadline)
+        let acct = &dests[k.dest_index];
+        edit_key_policy(
+            acct,
+            &k.key_arn,
+            &k.sid,
+            Edit::Upsert(&k.statement),
+            deadline,
+        )
     }));
     futures::try_join!(
         role::ensure_role_policy(src, plan),

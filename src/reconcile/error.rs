@@ -51,6 +51,8 @@ pub enum ReconcileError {
         #[source]
         source: crate::plan::policy_doc::PolicyParseError,
     },
+    #[error("{what} kept being overwritten by concurrent writers ({rounds} rounds); many resources are editing it at once: retry, or use OrganizationId for large fleets")]
+    Contended { what: String, rounds: u32 },
     #[error("{0} did not finish before the deadline; the step that was running is named in the log. Update the stack again to resume")]
     DeadlineExceeded(String),
 }

@@ -1,13 +1,25 @@
 //! Our statements in policies other people own (destination bucket policies, key policies):
 //! read, edit by `Sid`, write only when something changed, never touch other statements.
+//!
+//! S3 and KMS offer no conditional policy writes, so two resources editing one policy at once
+//! (a StackSet rolling out to many source accounts that share a backup bucket) can overwrite
+//! each other's statement. Every write is therefore verified: after a jittered settle time the
+//! policy is read again, and the edit is re-applied until a read shows it in place. A writer
+//! that read before our write and writes after it is caught by our verification read; the
+//! residual risk is a competitor whose read-to-write gap exceeds the settle time.
+
+use std::future::Future;
 
 use serde_json::Value;
 
 use super::retry::{until_propagated, Deadline};
 use super::ReconcileError;
-use crate::aws::{Account, ErrorKind};
+use crate::aws::{Account, AwsError, ErrorKind};
 use crate::plan::policy_doc::PolicyDocument;
 use crate::plan::{BUCKET_POLICY_LIMIT, KEY_POLICY_LIMIT};
+
+/// Write-and-verify rounds before giving up on a contended policy.
+const MAX_ROUNDS: u32 = 12;
 
 /// What to do with the statement carrying `sid`.
 pub enum Edit<'a> {
@@ -24,6 +36,85 @@ impl Edit<'_> {
     }
 }
 
+/// What a converged write produced.
+enum Write {
+    Put(String),
+    /// The policy would be left without statements: delete it.
+    Empty,
+}
+
+/// How one kind of policy is stored.
+struct Kind {
+    limit: usize,
+    /// Whether an empty policy is deleted (bucket policies) or left alone (key policies, which
+    /// KMS requires).
+    deletable: bool,
+}
+
+/// Reads, edits and writes until a read shows the edit in place (or nothing needed changing).
+async fn converge<R, RF, W, WF>(
+    acct: &Account,
+    what: &str,
+    kind: Kind,
+    edit: &Edit<'_>,
+    sid: &str,
+    mut read: R,
+    mut write: W,
+) -> Result<(), ReconcileError>
+where
+    R: FnMut() -> RF,
+    RF: Future<Output = Result<Option<Option<String>>, AwsError>>,
+    W: FnMut(Write) -> WF,
+    WF: Future<Output = Result<(), AwsError>>,
+{
+    for round in 0..MAX_ROUNDS {
+        // `None`: the resource is gone (nothing to remove); `Some(None)`: no policy yet.
+        let Some(current) = read().await? else {
+            return Ok(());
+        };
+        let mut doc = PolicyDocument::parse_or_new(current.as_deref()).map_err(|source| {
+            ReconcileError::PolicyUnreadable {
+                what: what.to_owned(),
+                source,
+            }
+        })?;
+        if !edit.apply(&mut doc, sid) {
+            return Ok(());
+        }
+        if round > 0 {
+            tracing::warn!(
+                what,
+                round,
+                "a concurrent writer replaced this policy; re-applying our statement"
+            );
+        }
+        if doc.is_empty() && !kind.deletable {
+            return Ok(());
+        }
+        if doc.is_empty() {
+            write(Write::Empty).await?;
+        } else {
+            let text = doc.render();
+            if text.len() > kind.limit {
+                return Err(ReconcileError::PolicyTooLarge {
+                    what: what.to_owned(),
+                    size: text.len(),
+                    limit: kind.limit,
+                });
+            }
+            write(Write::Put(text)).await?;
+        }
+        if acct.settle.is_zero() {
+            return Ok(());
+        }
+        tokio::time::sleep(acct.settle.mul_f64(0.5 + fastrand::f64())).await;
+    }
+    Err(ReconcileError::Contended {
+        what: what.to_owned(),
+        rounds: MAX_ROUNDS,
+    })
+}
+
 /// Edits the statement `sid` in `bucket`'s policy; deletes the policy if it would be left empty.
 /// A bucket that does not exist has nothing to remove.
 pub async fn edit_bucket_policy(
@@ -33,39 +124,46 @@ pub async fn edit_bucket_policy(
     edit: Edit<'_>,
     deadline: Deadline,
 ) -> Result<(), ReconcileError> {
-    let current = match acct.bucket_policy(bucket).await {
-        Err(e) if e.is("NoSuchBucket") && matches!(edit, Edit::Remove) => return Ok(()),
-        other => other?,
-    };
-    let what = || {
-        format!(
-            "bucket policy of {bucket} in account {} ({})",
-            acct.id, acct.region
-        )
-    };
-    let mut doc = PolicyDocument::parse_or_new(current.as_deref()).map_err(|source| {
-        ReconcileError::PolicyUnreadable {
-            what: what(),
-            source,
+    let what = format!(
+        "bucket policy of {bucket} in account {} ({})",
+        acct.id, acct.region
+    );
+    let removing = matches!(edit, Edit::Remove);
+    let read = || async move {
+        match acct.bucket_policy(bucket).await {
+            Err(e) if e.is("NoSuchBucket") && removing => Ok(None),
+            other => other.map(Some),
         }
-    })?;
-    if !edit.apply(&mut doc, sid) {
-        return Ok(());
-    }
-    if doc.is_empty() {
-        return Ok(acct.delete_bucket_policy(bucket).await?);
-    }
-    let text = doc.render();
-    check_size(&text, BUCKET_POLICY_LIMIT, what)?;
-    until_propagated(deadline, "PutBucketPolicy", || {
-        acct.put_bucket_policy(bucket, &text)
-    })
-    .await?;
-    Ok(())
+    };
+    let write = |w: Write| async move {
+        match w {
+            Write::Empty => acct.delete_bucket_policy(bucket).await,
+            Write::Put(text) => {
+                until_propagated(deadline, "PutBucketPolicy", || {
+                    acct.put_bucket_policy(bucket, &text)
+                })
+                .await
+            }
+        }
+    };
+    converge(
+        acct,
+        &what,
+        Kind {
+            limit: BUCKET_POLICY_LIMIT,
+            deletable: true,
+        },
+        &edit,
+        sid,
+        read,
+        write,
+    )
+    .await
 }
 
-/// Edits the statement `sid` in the key's policy. A key policy is never left empty: KMS needs
-/// one, and ours are only ever added to policies that have other statements.
+/// Edits the statement `sid` in the key's policy. A key policy is never left empty (KMS needs
+/// one; ours are only added to policies that have other statements). A key that is gone or
+/// pending deletion has no statement of ours left to remove.
 pub async fn edit_key_policy(
     acct: &Account,
     key: &str,
@@ -73,38 +171,39 @@ pub async fn edit_key_policy(
     edit: Edit<'_>,
     deadline: Deadline,
 ) -> Result<(), ReconcileError> {
-    let current = match acct.key_policy(key).await {
-        // A key that is gone or pending deletion has no statement of ours left to remove.
-        Err(e)
-            if matches!(edit, Edit::Remove)
-                && (e.kind == ErrorKind::NotFound || e.is("KMSInvalidStateException")) =>
-        {
-            return Ok(())
+    let what = format!("key policy of {key}");
+    let removing = matches!(edit, Edit::Remove);
+    let read = || async move {
+        match acct.key_policy(key).await {
+            Err(e)
+                if removing
+                    && (e.kind == ErrorKind::NotFound || e.is("KMSInvalidStateException")) =>
+            {
+                Ok(None)
+            }
+            other => other.map(|p| Some(Some(p))),
         }
-        other => other?,
     };
-    let what = || format!("key policy of {key}");
-    let mut doc =
-        PolicyDocument::parse(&current).map_err(|source| ReconcileError::PolicyUnreadable {
-            what: what(),
-            source,
-        })?;
-    if !edit.apply(&mut doc, sid) || doc.is_empty() {
-        return Ok(());
-    }
-    let text = doc.render();
-    check_size(&text, KEY_POLICY_LIMIT, what)?;
-    until_propagated(deadline, "PutKeyPolicy", || acct.put_key_policy(key, &text)).await?;
-    Ok(())
-}
-
-fn check_size(text: &str, limit: usize, what: impl Fn() -> String) -> Result<(), ReconcileError> {
-    if text.len() > limit {
-        return Err(ReconcileError::PolicyTooLarge {
-            what: what(),
-            size: text.len(),
-            limit,
-        });
-    }
-    Ok(())
+    let write = |w: Write| async move {
+        match w {
+            // Not produced for key policies (`deletable: false`).
+            Write::Empty => Ok(()),
+            Write::Put(text) => {
+                until_propagated(deadline, "PutKeyPolicy", || acct.put_key_policy(key, &text)).await
+            }
+        }
+    };
+    converge(
+        acct,
+        &what,
+        Kind {
+            limit: KEY_POLICY_LIMIT,
+            deletable: false,
+        },
+        &edit,
+        sid,
+        read,
+        write,
+    )
+    .await
 }

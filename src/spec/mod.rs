@@ -26,6 +26,11 @@ pub struct Spec {
     pub destinations: Vec<Destination>,
     pub key_removal: KeyRemoval,
     pub take_over_existing_replication: bool,
+    /// Organization mode: destination bucket and key policies get one statement per bucket that
+    /// admits every replication role of this AWS Organization (`aws:PrincipalOrgID`, role path
+    /// `/s3-replication/`), instead of one statement per source. For fleets sharing a
+    /// destination; such shared statements are never removed by a Delete.
+    pub organization_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -32,6 +32,20 @@ pub fn parse(properties: &Value) -> Result<Spec, SpecErrors> {
     });
     let key_removal = parse_key_removal(&mut f);
     let take_over = f.boolean("TakeOverExistingReplication").unwrap_or(false);
+    let organization_id = f.string("OrganizationId");
+    if let Some(org) = &organization_id {
+        let body = org.strip_prefix("o-").unwrap_or("");
+        if !(10..=32).contains(&body.len())
+            || !body
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        {
+            f.error(
+                "OrganizationId",
+                format!("{org:?} is not an AWS Organizations id like \"o-a1b2c3d4e5\""),
+            );
+        }
+    }
     let destinations = parse_destinations(&mut f);
     f.finish(IGNORED);
 
@@ -48,6 +62,7 @@ pub fn parse(properties: &Value) -> Result<Spec, SpecErrors> {
             },
             key_removal,
             take_over_existing_replication: take_over,
+            organization_id,
         }),
         _ => Err(SpecErrors(errors)),
     }

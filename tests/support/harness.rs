@@ -27,7 +27,7 @@ pub struct Harness {
 pub struct Answered {
     pub response: Value,
     pub outcome: Outcome,
-    /// The PUTs the receiver got for this request.
+    /// The PUT the receiver accepted for this request.
     pub puts: Vec<RecordedRequest>,
 }
 
@@ -81,6 +81,14 @@ impl Answered {
 
 impl Harness {
     pub async fn start() -> Harness {
+        Self::with_settings(Settings {
+            time_budget: Duration::from_secs(60),
+            ..Settings::default()
+        })
+        .await
+    }
+
+    pub async fn with_settings(settings: Settings) -> Harness {
         let emu = Emulator::start().await;
         let rx = Receiver::start().await;
         let proxy = FaultProxy::start(emu.port());
@@ -92,12 +100,7 @@ impl Harness {
             ))
             .load()
             .await;
-        let provider = Provider::new(
-            base,
-            Settings {
-                time_budget: Duration::from_secs(60),
-            },
-        );
+        let provider = Provider::new(base, settings);
         Harness {
             emu,
             rx,
@@ -129,9 +132,9 @@ impl Harness {
             .rx
             .requests()
             .into_iter()
-            .filter(|r| r.response_id() == id)
+            .filter(|r| r.response_id() == id && r.status < 300)
             .collect();
-        assert_eq!(puts.len(), 1, "exactly one answer per request");
+        assert_eq!(puts.len(), 1, "exactly one accepted answer per request");
         let put = &puts[0];
         assert_eq!(put.method, "PUT");
         assert_eq!(

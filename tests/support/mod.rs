@@ -151,7 +151,7 @@ pub fn parse_policy(doc: &str) -> Value {
         .unwrap_or_else(|e| panic!("policy document is not JSON ({e}): {doc}"))
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())

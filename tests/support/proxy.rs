@@ -30,6 +30,8 @@ pub enum Answer {
     Status(u16, String),
     /// Close the connection without answering.
     Drop,
+    /// A fault, answered in the protocol of the request's service.
+    Inject(Fault),
 }
 
 pub struct Rule {
@@ -139,8 +141,12 @@ async fn serve(
             r.answer.clone()
         })
     };
+    let answer = match answer {
+        Some(Answer::Inject(fault)) => Some(fault.answer(&seen)),
+        other => other,
+    };
     match answer {
-        Some(Answer::Drop) => Ok(()),
+        Some(Answer::Drop) | Some(Answer::Inject(_)) => Ok(()),
         Some(Answer::Status(status, body)) => {
             let resp = format!(
                 "HTTP/1.1 {status} Fault\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -193,4 +199,84 @@ async fn read_request(stream: &mut TcpStream) -> std::io::Result<Option<Vec<u8>>
             }
         }
     }
+}
+
+/// A class of failure to inject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// 503 Slow Down / throttling: transient, retried by the SDK.
+    Throttle,
+    /// 500 Internal Error: transient, retried by the SDK.
+    ServerError,
+    /// 403 AccessDenied in the service's own error format: permanent.
+    AccessDenied,
+    /// The connection is closed without an answer: transient.
+    Reset,
+}
+
+impl Fault {
+    pub const ALL: [Fault; 4] = [
+        Fault::Throttle,
+        Fault::ServerError,
+        Fault::AccessDenied,
+        Fault::Reset,
+    ];
+
+    pub fn transient(self) -> bool {
+        self != Fault::AccessDenied
+    }
+
+    /// The answer for `seen`, in the protocol of the service it was sent to.
+    pub fn answer(self, seen: &Seen) -> Answer {
+        let (status, code) = match self {
+            Fault::Reset => return Answer::Drop,
+            Fault::Throttle => (503, "SlowDown"),
+            Fault::ServerError => (500, "InternalError"),
+            Fault::AccessDenied => (403, "AccessDenied"),
+        };
+        let message = "injected fault";
+        let body = if seen
+            .head
+            .to_ascii_lowercase()
+            .contains("x-amz-target: trentservice")
+        {
+            let code = if code == "AccessDenied" {
+                "AccessDeniedException"
+            } else {
+                code
+            };
+            format!(r#"{{"__type":"{code}","message":"{message}"}}"#)
+        } else if seen.body.contains("Action=") {
+            format!("<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>fault</RequestId></ErrorResponse>")
+        } else {
+            format!("<Error><Code>{code}</Code><Message>{message}</Message><RequestId>fault</RequestId></Error>")
+        };
+        Answer::Status(status, body)
+    }
+}
+
+impl FaultProxy {
+    /// Fails the `n`-th request (1-based) the proxy sees from now on with `fault`, once.
+    pub fn fail_nth(&self, n: usize, fault: Fault) {
+        let counter = std::sync::atomic::AtomicUsize::new(0);
+        self.add_rule(Rule {
+            matches: Box::new(move |_| {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 == n
+            }),
+            answer: Answer::Inject(fault),
+            remaining: Some(1),
+        });
+    }
+
+    /// Removes every rule.
+    pub fn clear(&self) {
+        self.state.lock().unwrap().rules.clear();
+    }
+}
+
+fn parse_fault(name: &str) -> Fault {
+    Fault::ALL
+        .into_iter()
+        .find(|f| format!("{f:?}") == name)
+        .unwrap_or(Fault::ServerError)
 }

@@ -1,0 +1,230 @@
+#!/usr/bin/env bash
+# -----------------------------------------------------------------------------
+# Offline checks of the Lambda package and runtime (no AWS account needed):
+#
+#   bash .ci/sam.sh
+#
+#   1. sam build          : `sam build --beta-features` of sam/source-account/template.yaml
+#                           (BuildMethod: rust-cargolambda) for arm64 (the template's
+#                           default) into .aws-sam/build and for x86_64 into
+#                           .aws-sam/build-x86_64; checks each bootstrap's ELF machine
+#                           and reports its `zip -9` size.
+#   2. runtime API        : `cargo test --test runtime_api`: the bootstrap under AWS's
+#                           Lambda Runtime Interface Emulator (shipped in aws-sam-cli),
+#                           Create -> Update -> Delete against moto. Must not skip here.
+#   3. sam local invoke   : the x86_64 build in Docker (a locally built stand-in for
+#                           public.ecr.aws/lambda/provided:al2023-x86_64, nothing
+#                           pulled), Create -> Update -> Delete against moto
+#                           (scripts/lambda/sam_local_invoke.py). Without a Docker
+#                           engine it prints `SKIP:` and passes.
+#
+# Installs what it needs (idempotent): the pinned moto (scripts/setup.sh),
+# aws-sam-cli + cargo-lambda + ziglang (pinned, PyPI) in the tools venv that
+# .ci/templates.sh also uses, the aarch64-unknown-linux-gnu Rust target
+# (rustup), zip and busybox-static (apt-get). Only PyPI, crates.io, the Rust
+# distribution server (rustup) and Debian's archive are reached.
+#
+# Builds share cargo's target directory ($CARGO_TARGET_DIR, default target/)
+# with the other checks: `cargo lambda` compiles into target/<triple>/release
+# and target/lambda/, leaving target/release and target/debug alone.
+# Exit status: non-zero if any step fails. Prints a timing and size summary.
+# -----------------------------------------------------------------------------
+set -euo pipefail
+
+readonly SAM_CLI_VERSION=1.170.0     # same pin as .ci/templates.sh
+readonly CARGO_LAMBDA_VERSION=1.9.2
+readonly ZIGLANG_VERSION=0.15.2
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo_root"
+# cargo may be installed by rustup without being on PATH (non-login CI shell).
+if ! command -v cargo >/dev/null 2>&1 && [[ -x "$HOME/.cargo/bin/cargo" ]]; then export PATH="$HOME/.cargo/bin:$PATH"; fi
+
+tools_dir=${S3RP_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/s3-replication-provider-tools}
+python_bin=${PYTHON:-python3}
+venv="$tools_dir/sam"
+target_dir=${CARGO_TARGET_DIR:-$repo_root/target}
+
+log() { printf '[sam.sh] %s\n' "$*" >&2; }
+step() { printf '\n==> %s\n' "$*"; }
+die() { log "ERROR: $*"; exit 1; }
+
+summary=()
+status=0
+t_script=$SECONDS
+record() { summary+=("$(printf '%-34s %s' "$1" "$2")"); }
+elapsed() { echo "$(( SECONDS - $1 ))s"; }
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]] && command -v sudo >/dev/null 2>&1; then SUDO=sudo; fi
+APT_UPDATED=""
+apt_install() {
+  command -v apt-get >/dev/null 2>&1 || die "need $* but apt-get is not available"
+  if [[ -z $APT_UPDATED ]]; then
+    $SUDO apt-get update -qq
+    APT_UPDATED=1
+  fi
+  log "apt-get install $*"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# ---------------------------------------------------------------------------
+step "setup"
+# ---------------------------------------------------------------------------
+t=$SECONDS
+bash scripts/setup.sh
+command -v zip >/dev/null 2>&1 || apt_install zip
+
+pip_quiet() { "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$@" >&2; }
+dist_version() { "$venv/bin/python" -c 'import importlib.metadata as m, sys; print(m.version(sys.argv[1]))' "$1" 2>/dev/null || true; }
+if ! { [[ -x "$venv/bin/sam" ]] && "$venv/bin/sam" --version 2>/dev/null | grep -qF "$SAM_CLI_VERSION"; }; then
+  log "installing aws-sam-cli==$SAM_CLI_VERSION into $venv"
+  mkdir -p "$tools_dir"
+  rm -rf "$venv"
+  "$python_bin" -m venv "$venv"
+  pip_quiet "aws-sam-cli==$SAM_CLI_VERSION"
+fi
+if [[ $(dist_version cargo-lambda) != "$CARGO_LAMBDA_VERSION" || $(dist_version ziglang) != "$ZIGLANG_VERSION" ]]; then
+  log "installing cargo-lambda==$CARGO_LAMBDA_VERSION ziglang==$ZIGLANG_VERSION into $venv"
+  pip_quiet "cargo-lambda==$CARGO_LAMBDA_VERSION" "ziglang==$ZIGLANG_VERSION"
+fi
+"$venv/bin/sam" --version | grep -qF "$SAM_CLI_VERSION" || die "sam in $venv is not $SAM_CLI_VERSION"
+rie="$("$venv/bin/python" -c 'import os, samcli; print(os.path.dirname(samcli.__file__))')/local/rapid/aws-lambda-rie-x86_64"
+if [[ $(uname -m) == aarch64 ]]; then rie="${rie%-x86_64}-arm64"; fi
+[[ -x $rie ]] || die "the Lambda Runtime Interface Emulator is missing: $rie"
+export AWS_LAMBDA_RIE="$rie"
+
+if command -v rustup >/dev/null 2>&1; then
+  for triple in aarch64-unknown-linux-gnu x86_64-unknown-linux-gnu; do
+    if ! rustup target list --installed | grep -qx "$triple"; then
+      log "rustup target add $triple"
+      rustup target add "$triple"
+    fi
+  done
+else
+  rustc --print target-libdir --target aarch64-unknown-linux-gnu >/dev/null 2>&1 &&
+    [[ -d "$(rustc --print target-libdir --target aarch64-unknown-linux-gnu)" ]] ||
+    die "the aarch64-unknown-linux-gnu standard library is missing and rustup is not available"
+fi
+
+# moto through scripts/moto_server.py, with the python3 setup.sh installed it into
+# (the tools venv has no moto; tests/support would otherwise find it on PATH).
+mkdir -p "$target_dir/tools"
+moto_wrapper="$(cd "$target_dir/tools" && pwd)/moto_server"
+printf '#!/bin/sh\nexec %q %q "$@"\n' "$("$python_bin" -c 'import sys; print(sys.executable)')" "$repo_root/scripts/moto_server.py" >"$moto_wrapper"
+chmod +x "$moto_wrapper"
+export MOTO_SERVER="$moto_wrapper"
+
+log "sam $("$venv/bin/sam" --version | awk '{print $NF}'), $("$venv/bin/cargo-lambda" lambda --version), zig $("$venv/bin/python" -m ziglang version), $(cargo --version)"
+record "setup" "$(elapsed "$t")"
+
+export SAM_CLI_TELEMETRY=0
+sam_app_dir=$(mktemp -d)
+trap 'rm -rf "$sam_app_dir"' EXIT
+export __SAM_CLI_APP_DIR="$sam_app_dir"
+
+# elf_machine FILE -> x86_64 | arm64 | other
+elf_machine() {
+  "$python_bin" - "$1" <<'PY'
+import sys
+h = open(sys.argv[1], "rb").read(20)
+m = int.from_bytes(h[18:20], "little") if h[:4] == b"\x7fELF" else -1
+print({0x3E: "x86_64", 0xB7: "arm64"}.get(m, f"other({m})"))
+PY
+}
+
+# sam_build ARCH BUILD_DIR
+sam_build() {
+  local arch=$1 build_dir=$2 t=$SECONDS
+  step "sam build ($arch) -> $build_dir"
+  rm -rf "$build_dir"
+  # cargo-lambda and `python3 -m ziglang` (its zig) come from the venv; cargo stays the
+  # toolchain's. SAM passes CARGO_TARGET_DIR through, or uses cargo's target directory.
+  if ! (PATH="$venv/bin:$PATH" CARGO_TARGET_DIR="$target_dir" "$venv/bin/sam" build \
+          --template-file sam/source-account/template.yaml \
+          --build-dir "$build_dir" \
+          --parameter-overrides "Architecture=$arch" \
+          --beta-features --region us-east-1); then
+    record "sam build $arch" "FAIL ($(elapsed "$t"))"
+    status=1
+    return 1
+  fi
+  local bin="$build_dir/ProviderFunction/bootstrap" machine
+  machine=$(elf_machine "$bin")
+  if [[ $machine != "$arch" ]]; then
+    log "ERROR: $bin is $machine, expected $arch"
+    record "sam build $arch" "FAIL (binary is $machine)"
+    status=1
+    return 1
+  fi
+  local zip_file="$build_dir/bootstrap-$arch.zip"
+  rm -f "$zip_file"
+  (cd "$build_dir/ProviderFunction" && zip -q -9 -X "$zip_file" bootstrap)
+  local raw zipped
+  raw=$(stat -c %s "$bin")
+  zipped=$(stat -c %s "$zip_file")
+  record "sam build $arch" "OK   $(elapsed "$t"); bootstrap $((raw / 1024)) KiB, zip -9 $((zipped / 1024)) KiB"
+  log "$bin: $machine, $raw bytes; $zip_file: $zipped bytes"
+}
+
+# ---------------------------------------------------------------------------
+# 1. sam build: arm64 (default architecture) and x86_64 (for step 3)
+# ---------------------------------------------------------------------------
+sam_build arm64 .aws-sam/build || true
+sam_build x86_64 .aws-sam/build-x86_64 || true
+
+# ---------------------------------------------------------------------------
+# 2. the bootstrap under the Lambda Runtime Interface Emulator
+# ---------------------------------------------------------------------------
+step "cargo test --test runtime_api (AWS_LAMBDA_RIE=$AWS_LAMBDA_RIE)"
+t=$SECONDS
+rie_log=$(mktemp)
+if SAM_CLI_PYTHON="$venv/bin/python" cargo test --test runtime_api -- --nocapture 2>&1 | tee "$rie_log"; then
+  if grep -q '^SKIP:' "$rie_log"; then
+    log "ERROR: the runtime API test skipped although AWS_LAMBDA_RIE is set"
+    record "runtime API (RIE) test" "FAIL (skipped)"
+    status=1
+  else
+    record "runtime API (RIE) test" "OK   $(elapsed "$t")"
+  fi
+else
+  record "runtime API (RIE) test" "FAIL ($(elapsed "$t"))"
+  status=1
+fi
+rm -f "$rie_log"
+
+# ---------------------------------------------------------------------------
+# 3. sam local invoke in Docker, against moto
+# ---------------------------------------------------------------------------
+step "sam local invoke (x86_64, Docker, --docker-network host)"
+t=$SECONDS
+if [[ ! -x .aws-sam/build-x86_64/ProviderFunction/bootstrap ]]; then
+  record "sam local invoke" "FAIL (no x86_64 build)"
+  status=1
+else
+  invoke_log=$(mktemp)
+  if "$python_bin" scripts/lambda/sam_local_invoke.py --build-dir .aws-sam/build-x86_64 \
+       --sam-python "$venv/bin/python" 2>&1 | tee "$invoke_log"; then
+    if grep -q '^SKIP:' "$invoke_log"; then
+      record "sam local invoke" "SKIP ($(grep -m1 '^SKIP:' "$invoke_log" | cut -c7-))"
+    else
+      image_size=$(docker image inspect --format '{{.Size}}' public.ecr.aws/lambda/provided:al2023-x86_64 2>/dev/null || echo 0)
+      rapid_size=$(docker image inspect --format '{{.Size}}' public.ecr.aws/lambda/provided:al2023-rapid-x86_64 2>/dev/null || echo 0)
+      record "sam local invoke" "OK   $(elapsed "$t"); base image $((image_size / 1024)) KiB, rapid image $((rapid_size / 1024)) KiB"
+    fi
+  else
+    record "sam local invoke" "FAIL ($(elapsed "$t"))"
+    status=1
+  fi
+  rm -f "$invoke_log"
+fi
+
+printf '\n'
+printf '%s\n' "${summary[@]}"
+printf '%-34s %s\n' "total" "$(elapsed "$t_script")"
+if [[ $status -eq 0 ]]; then
+  printf 'sam: all checks passed\n'
+else
+  printf 'sam: FAILED\n'
+fi
+exit "$status"

@@ -1,0 +1,40 @@
+//! `doctor`: given a snapshot of live state, evaluate every link of the permission chain S3
+//! replication exercises, under AWS's documented policy evaluation logic, and report each link as
+//! pass, fail or cannot-decide, with the statement to add for each failure.
+//!
+//! Pure: no AWS calls. The layers read as the modules:
+//!
+//! - [`condition`]: the `Condition` element (operators, set qualifiers, `IfExists`, missing keys);
+//! - [`eval`]: one policy document against one request (Effect, Action/NotAction,
+//!   Resource/NotResource, Principal/NotPrincipal, Condition), in Kleene three-valued logic so
+//!   that what the evaluator cannot decide is reported as such and never passes;
+//! - [`decide`]: how AWS combines documents (same-account, cross-account, KMS key policies,
+//!   role trust policies);
+//! - [`links`]: the [`Snapshot`] of live state and the links replication exercises, checked into
+//!   [`Finding`]s;
+//! - [`render`]: one line per link, or JSON;
+//! - [`expected`]: the snapshot the provider's own [`crate::plan::Plan`] converges to, which makes
+//!   the doctor a test oracle for the provider.
+//!
+//! What is not modelled (so a Pass is "the documents given allow it"): service control policies,
+//! resource control policies, permissions boundaries, session policies, KMS grants, S3 ACLs and
+//! Block Public Access, and VPC endpoint policies.
+
+pub mod condition;
+pub mod decide;
+pub mod eval;
+pub mod expected;
+pub mod links;
+pub mod render;
+
+pub use decide::{Document, Side, Verdict};
+pub use eval::{evaluate, Context, Decision, Evaluation, PolicyKind, Principal, Request, Tri};
+pub use expected::snapshot_from_plan;
+pub use links::{
+    check, DestinationBucket, Finding, Key, NamedPolicy, ReplicationRole, Snapshot, SourceBucket,
+    Status, Versioning,
+};
+pub use render::{render, render_json, render_text, Format};
+
+#[cfg(test)]
+mod tests;
