@@ -28,6 +28,10 @@ cargo fmt --all -- --check
 step "cargo clippy"
 cargo clippy --all-targets -- -D warnings
 
+step "cargo build --release (tests run the release binary: panic = unwind is checked there)"
+cargo build --release --bin bootstrap
+export PROVIDER_BOOTSTRAP="$(cd "$target_dir/release" && pwd)/bootstrap"
+
 if cargo nextest --version >/dev/null 2>&1; then
   step "cargo nextest run"
   cargo nextest run --all-targets
@@ -42,5 +46,4 @@ if [ -f .ci/templates.sh ]; then
 fi
 
 step "demo (smoke test)"
-cargo build --release --bin bootstrap
 python3 scripts/demo.py "$target_dir/release/bootstrap"

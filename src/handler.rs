@@ -100,12 +100,13 @@ impl Provider {
         // The physical id as soon as it is known, for answers given on panic or timeout.
         let known_id: Arc<Mutex<Option<String>>> =
             Arc::new(Mutex::new(request.physical_resource_id.clone()));
-        let work = AssertUnwindSafe(run(
+        // Boxed: the SDK's futures are large, and the work must not live on the caller's stack.
+        let work = AssertUnwindSafe(Box::pin(run(
             &request,
             &conn,
             Deadline(budget.work_until),
             known_id.clone(),
-        ))
+        )))
         .catch_unwind();
         let left = budget
             .work_until

@@ -62,6 +62,7 @@ impl Account {
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
         R: std::fmt::Debug + Send + Sync + 'static,
     {
+        panic_if_configured(op);
         let start = Instant::now();
         let result = fut.await;
         let (account, region) = (self.id.as_str(), self.region.as_str());
@@ -114,5 +115,16 @@ pub(super) const fn op(
         name,
         action,
         mutating,
+    }
+}
+
+/// Fault injection, enabled only by configuration: with `PROVIDER_FAULT_PANIC_AT=<operation>`
+/// (e.g. `PutBucketPolicy`) the provider panics when it is about to make that call. Used by
+/// the tests to prove that a panic still produces a FAILED answer from the release build.
+fn panic_if_configured(op: Op) {
+    static AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let at = AT.get_or_init(|| std::env::var("PROVIDER_FAULT_PANIC_AT").ok());
+    if at.as_deref() == Some(op.name) {
+        panic!("fault injection: PROVIDER_FAULT_PANIC_AT={}", op.name);
     }
 }

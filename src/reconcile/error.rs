@@ -39,7 +39,7 @@ pub enum ReconcileError {
     },
     #[error("role {role} in account {account} exists but was not created by this provider (it lacks the s3-replication:managed tag); choose another ReplicationRoleName or delete the role")]
     RoleNotOurs { role: String, account: String },
-    #[error("{what} would be {size} bytes, above the {limit}-byte limit; remove unused statements from it, or use the organization mode for large fleets")]
+    #[error("{what} would be {size} bytes, above the {limit}-byte limit; remove unused statements from it, or set OrganizationId (organization mode: one statement per destination for all sources) for large fleets")]
     PolicyTooLarge {
         what: String,
         size: usize,

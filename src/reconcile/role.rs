@@ -30,15 +30,18 @@ pub async fn ensure_role(
             (tags::SOURCE_BUCKET, r.source_bucket.as_str()),
             (tags::RESOURCE_ID, r.physical_id.as_str()),
         ];
-        acct.create_role(
+        let created = acct.create_role(
             &r.role_name,
             ROLE_PATH,
             &trust_text,
             &description,
             &role_tags,
-        )
-        .await?;
-        return Ok(());
+        );
+        return match created.await {
+            // A duplicate delivery of the same request created it a moment ago: converge it.
+            Err(e) if e.is("EntityAlreadyExists") => Box::pin(ensure_role(acct, r, trust)).await,
+            other => other.map(drop).map_err(Into::into),
+        };
     };
     if role.tag(tags::MANAGED) != Some("true") {
         return Err(ReconcileError::RoleNotOurs {

@@ -3,10 +3,11 @@
 //!
 //! S3 and KMS offer no conditional policy writes, so two resources editing one policy at once
 //! (a StackSet rolling out to many source accounts that share a backup bucket) can overwrite
-//! each other's statement. Every write is therefore verified: after a jittered settle time the
-//! policy is read again, and the edit is re-applied until a read shows it in place. A writer
-//! that read before our write and writes after it is caught by our verification read; the
-//! residual risk is a competitor whose read-to-write gap exceeds the settle time.
+//! each other's statement. Every write is therefore verified: after a jittered settle time (at
+//! least three times our own read-to-write time) the policy is read again, and the edit is
+//! re-applied until a read shows it in place. A writer that read before our write and writes
+//! after it is caught by our verification read; the residual risk is a competitor whose
+//! read-to-write gap exceeds the settle time.
 
 use std::future::Future;
 
@@ -18,8 +19,10 @@ use crate::aws::{Account, AwsError, ErrorKind};
 use crate::plan::policy_doc::PolicyDocument;
 use crate::plan::{BUCKET_POLICY_LIMIT, KEY_POLICY_LIMIT};
 
-/// Write-and-verify rounds before giving up on a contended policy.
+/// Writes before giving up on a contended policy.
 const MAX_ROUNDS: u32 = 12;
+/// Verifying reads after others changed the policy (keeping our statement) before we accept it.
+const MAX_VERIFICATIONS: u32 = 30;
 
 /// What to do with the statement carrying `sid`.
 pub enum Edit<'a> {
@@ -67,7 +70,13 @@ where
     W: FnMut(Write) -> WF,
     WF: Future<Output = Result<(), AwsError>>,
 {
-    for round in 0..MAX_ROUNDS {
+    let mut writes = 0;
+    let mut verifications = 0;
+    // What the policy was after our last write, or at the last verifying read.
+    let mut last: Option<Option<String>> = None;
+    let mut window = std::time::Duration::ZERO;
+    loop {
+        let round_start = std::time::Instant::now();
         // `None`: the resource is gone (nothing to remove); `Some(None)`: no policy yet.
         let Some(current) = read().await? else {
             return Ok(());
@@ -78,41 +87,61 @@ where
                 source,
             }
         })?;
-        if !edit.apply(&mut doc, sid) {
-            return Ok(());
-        }
-        if round > 0 {
-            tracing::warn!(
-                what,
-                round,
-                "a concurrent writer replaced this policy; re-applying our statement"
-            );
-        }
-        if doc.is_empty() && !kind.deletable {
-            return Ok(());
-        }
-        if doc.is_empty() {
-            write(Write::Empty).await?;
+        let in_place = !edit.apply(&mut doc, sid) || (doc.is_empty() && !kind.deletable);
+        if in_place {
+            // Nothing written by us, or the policy has not changed since we last looked: done.
+            // Otherwise someone else wrote meanwhile (keeping our statement); a writer that read
+            // before that may still overwrite it, so look again once things are quiet.
+            if writes == 0 || last.as_ref() == Some(&current) || verifications >= MAX_VERIFICATIONS
+            {
+                return Ok(());
+            }
+            verifications += 1;
+            last = Some(current);
         } else {
-            let text = doc.render();
-            if text.len() > kind.limit {
-                return Err(ReconcileError::PolicyTooLarge {
+            writes += 1;
+            if writes > MAX_ROUNDS {
+                return Err(ReconcileError::Contended {
                     what: what.to_owned(),
-                    size: text.len(),
-                    limit: kind.limit,
+                    rounds: MAX_ROUNDS,
                 });
             }
-            write(Write::Put(text)).await?;
+            if writes > 1 {
+                tracing::warn!(
+                    what,
+                    writes,
+                    "a concurrent writer replaced this policy; re-applying our statement"
+                );
+            }
+            if doc.is_empty() {
+                write(Write::Empty).await?;
+                last = Some(None);
+            } else {
+                let text = doc.render();
+                if text.len() > kind.limit {
+                    return Err(ReconcileError::PolicyTooLarge {
+                        what: what.to_owned(),
+                        size: text.len(),
+                        limit: kind.limit,
+                    });
+                }
+                write(Write::Put(text.clone())).await?;
+                last = Some(Some(text));
+            }
+            window = window.max(round_start.elapsed());
+            if acct.settle.is_zero() {
+                return Ok(());
+            }
         }
-        if acct.settle.is_zero() {
-            return Ok(());
-        }
-        tokio::time::sleep(acct.settle.mul_f64(0.5 + fastrand::f64())).await;
+        // A competitor's read-modify-write takes about as long as ours did: wait well past it
+        // (at least the configured settle time) before the verifying read.
+        tokio::time::sleep(
+            acct.settle
+                .max(window * 3)
+                .mul_f64(1.0 + fastrand::f64() / 2.0),
+        )
+        .await;
     }
-    Err(ReconcileError::Contended {
-        what: what.to_owned(),
-        rounds: MAX_ROUNDS,
-    })
 }
 
 /// Edits the statement `sid` in `bucket`'s policy; deletes the policy if it would be left empty.

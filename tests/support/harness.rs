@@ -126,7 +126,7 @@ impl Harness {
             physical_id,
             old.cloned(),
         );
-        let outcome = self.provider.handle(event, None).await;
+        let outcome = Box::pin(self.provider.handle(event, None)).await;
         assert!(outcome.delivered, "response not delivered");
         let puts: Vec<RecordedRequest> = self
             .rx
@@ -157,6 +157,10 @@ impl Harness {
             outcome,
             puts,
         }
+    }
+
+    pub fn provider(&self) -> &Provider {
+        &self.provider
     }
 
     pub async fn create(&self, props: &Value) -> Answered {

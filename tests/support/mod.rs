@@ -791,7 +791,7 @@ impl Emulator {
         event: &Value,
         extra_env: &[(&str, &str)],
     ) -> Invocation {
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_bootstrap"));
+        let mut cmd = tokio::process::Command::new(bootstrap_path());
         cmd.arg("invoke").arg("-");
         for (k, _) in std::env::vars_os() {
             let name = k.to_string_lossy();
@@ -840,6 +840,15 @@ impl Drop for Emulator {
 }
 
 /// The outcome of one `bootstrap invoke`.
+/// The binary the tests run: `$PROVIDER_BOOTSTRAP` (scripts/test.sh points it at the release
+/// build) or the debug build cargo made for this test.
+pub fn bootstrap_path() -> PathBuf {
+    std::env::var_os("PROVIDER_BOOTSTRAP")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_bootstrap")))
+}
+
 #[derive(Debug)]
 pub struct Invocation {
     pub status: ExitStatus,
