@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Start moto's server with fixes for responses the AWS SDK for Rust cannot parse.
 
-Two fixes, both for behaviour real AWS does not have:
+Fixes, all for behaviour real AWS does not have:
 
 * moto 5.2.5 serializes GetBucketVersioning with the root element
 ``GetBucketVersioningResponse``; S3 (and therefore the Rust SDK, which checks the root)
 uses ``VersioningConfiguration``. boto3 is lenient about this, the Rust SDK is not. The fix
 lives here, in the test harness, so product code has no emulator-specific branches.
+* moto 5.2.5 reads replication configurations back lossily; S3 returns what was put.
+* moto 5.2.5 has no GetBucketRequestPayment route (it lists the bucket instead).
 * moto's KMS backend answers 500 to ScheduleKeyDeletion (and Enable/DisableKey,
   CancelKeyDeletion) given a key ARN; KMS accepts ARNs there.
 
@@ -31,6 +33,44 @@ def _get_bucket_versioning(self):
 
 
 S3Response.get_bucket_versioning = _get_bucket_versioning
+
+_original_bucket_get = S3Response._bucket_response_get
+
+
+def _bucket_response_get(self, bucket_name, querystring):
+    """GetBucketRequestPayment: moto 5.2.5 has no route for it and lists the bucket instead."""
+    if "requestPayment" in querystring:
+        bucket = self.backend.get_bucket(bucket_name)
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            '<RequestPaymentConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+            f"<Payer>{escape(getattr(bucket, 'payer', 'BucketOwner'))}</Payer>"
+            "</RequestPaymentConfiguration>"
+        )
+        return 200, {"Content-Type": "application/xml"}, body
+    return _original_bucket_get(self, bucket_name, querystring)
+
+
+S3Response._bucket_response_get = _bucket_response_get
+
+
+def _get_bucket_replication(self):
+    """moto 5.2.5 answers GetBucketReplication lossily (every Filter becomes Prefix "",
+    DeleteMarkerReplication Disabled, SourceSelectionCriteria dropped). S3 returns what was
+    put: serialize moto's stored copy of the PUT back as it came."""
+    import xmltodict
+    from moto.s3.exceptions import ReplicationConfigurationNotFoundError
+
+    self.data["Action"] = "GetBucketReplication"
+    stored = self.backend.get_bucket_replication(self.bucket_name)
+    if not stored:
+        raise ReplicationConfigurationNotFoundError(bucket_name=self.bucket_name)
+    body = {k: v for k, v in stored.items() if not k.startswith("@")}
+    body["@xmlns"] = "http://s3.amazonaws.com/doc/2006-03-01/"
+    return 200, {"Content-Type": "application/xml"}, xmltodict.unparse({"ReplicationConfiguration": body})
+
+
+S3Response.get_bucket_replication = _get_bucket_replication
 
 
 def _accept_key_arns(backend_cls, name):

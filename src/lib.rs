@@ -6,8 +6,10 @@
 
 pub mod aws;
 pub mod cfn;
+pub mod cli;
 pub mod doctor;
 pub mod handler;
+pub mod inspect;
 pub mod plan;
 pub mod reconcile;
 pub mod spec;

@@ -5,6 +5,7 @@ use std::io::Read;
 use std::process::ExitCode;
 
 use lambda_runtime::{service_fn, LambdaEvent};
+use s3_replication_provider::cli;
 use s3_replication_provider::handler::{Provider, Settings};
 use serde_json::Value;
 
@@ -79,8 +80,14 @@ fn main() -> ExitCode {
     runtime.block_on(async {
         match args.get(1).map(String::as_str) {
             Some("invoke") => invoke(args.get(2).map_or("-", String::as_str)).await,
+            Some("plan") => cli::plan(&args[2..]),
+            Some("doctor") => cli::doctor(&args[2..]).await,
+            Some("help" | "--help" | "-h") => {
+                println!("{}", cli::USAGE);
+                ExitCode::SUCCESS
+            }
             Some(other) => {
-                eprintln!("usage: bootstrap [invoke <event.json|->]; unknown command {other:?}");
+                eprintln!("unknown command {other:?}\n{}", cli::USAGE);
                 ExitCode::from(2)
             }
             None => {

@@ -56,7 +56,7 @@ async fn create_with_created_keys_is_complete_idempotent_and_deletable() {
     h.emu.create_bucket(SRC, HOME_REGION, &src, false).await;
     h.emu.create_bucket(ACCT_B, REGION_B, &dst, false).await;
     let props = json!({
-        "SourceBucket": src, "SourceKmsKeyArn": "Create",
+        "SourceBucket": src, "SourceKmsKeyArn": "Create", "Verify": "Permissions",
         "Destinations": [{"Bucket": dst, "AccountId": ACCT_B, "Region": REGION_B, "KmsKeyArn": "Create",
                           "ReplicationTimeControl": "true", "StorageClass": "STANDARD_IA"}]
     });
@@ -312,7 +312,9 @@ async fn two_destinations_in_two_accounts_with_prefix_and_tag_filters() {
     h.emu.create_bucket(SRC, HOME_REGION, &src, true).await;
     h.emu.create_bucket(ACCT_B, REGION_B, &b, true).await;
     h.emu.create_bucket(ACCT_C, REGION_C, &c, false).await;
-    let props = json!({"SourceBucket": src, "Destinations": [
+    // Verify: Permissions makes the doctor an oracle: the handler reads the live state back
+    // and evaluates the permission chain, which moto itself never does.
+    let props = json!({"SourceBucket": src, "Verify": "Permissions", "Destinations": [
         {"Bucket": b, "AccountId": ACCT_B, "Region": REGION_B, "Prefix": "logs/", "DeleteMarkerReplication": "true", "Id": "logs", "Priority": "7"},
         {"Bucket": c, "AccountId": ACCT_C, "Region": REGION_C, "Tags": {"backup": "yes", "tier": "gold"}, "Prefix": "data/", "StorageClass": "GLACIER", "ReplicaModifications": "true", "OwnerOverride": "false"}
     ]});
@@ -377,7 +379,7 @@ async fn update_adds_then_removes_a_destination() {
     let dest_b =
         json!({"Bucket": b, "AccountId": ACCT_C, "Region": REGION_C, "KmsKeyArn": "Create"});
     let one = json!({"SourceBucket": src, "SourceKmsKeyArn": "Create", "KeyRemovalPolicy": "Delete", "KeyDeletionWindowDays": "7", "Destinations": [dest_a]});
-    let two = json!({"SourceBucket": src, "SourceKmsKeyArn": "Create", "KeyRemovalPolicy": "Delete", "KeyDeletionWindowDays": "7", "Destinations": [dest_a, dest_b]});
+    let two = json!({"SourceBucket": src, "SourceKmsKeyArn": "Create", "KeyRemovalPolicy": "Delete", "KeyDeletionWindowDays": "7", "Verify": "Permissions", "Destinations": [dest_a, dest_b]});
     let only_b = json!({"SourceBucket": src, "SourceKmsKeyArn": "Create", "KeyRemovalPolicy": "Delete", "KeyDeletionWindowDays": "7", "Destinations": [dest_b]});
 
     let created = h.create(&one).await;
@@ -707,4 +709,22 @@ async fn sse_kms_source_without_replica_key_is_refused() {
     h.create(&props)
         .await
         .assert_failed_with(&["Destinations[0].KmsKeyArn is required", &key]);
+}
+
+#[tokio::test]
+async fn verify_permissions_fails_the_stack_on_a_broken_link() {
+    let h = Harness::start().await;
+    let (src, dst) = (unique("src"), unique("dst"));
+    h.emu.create_bucket(SRC, HOME_REGION, &src, true).await;
+    h.emu.create_bucket(ACCT_B, REGION_B, &dst, true).await;
+    // The destination owner denies all replication writes: an explicit Deny wins over our Allow.
+    let deny = json!({"Version": "2012-10-17", "Statement": [{"Sid": "NoReplicasHere", "Effect": "Deny", "Principal": "*", "Action": "s3:ReplicateObject", "Resource": format!("arn:aws:s3:::{dst}/*")}]});
+    h.emu.put_bucket_policy(ACCT_B, REGION_B, &dst, &deny).await;
+    let props = json!({"SourceBucket": src, "Verify": "Permissions", "Destinations": [{"Bucket": dst, "AccountId": ACCT_B, "Region": REGION_B}]});
+    let failed = h.create(&props).await;
+    failed.assert_failed_with(&["Verify: Permissions", "NoReplicasHere", &dst, ACCT_B]);
+    // Without Verify the same Create succeeds: moto itself never evaluates the Deny.
+    let mut unverified = props.clone();
+    unverified["Verify"] = json!("None");
+    h.create(&unverified).await.assert_success();
 }

@@ -53,6 +53,18 @@ const PUT_ENCRYPTION: Op = op(
     "s3:PutEncryptionConfiguration",
     true,
 );
+const GET_REQUEST_PAYMENT: Op = op(
+    "s3",
+    "GetBucketRequestPayment",
+    "s3:GetBucketRequestPayment",
+    false,
+);
+const GET_OBJECT_LOCK: Op = op(
+    "s3",
+    "GetObjectLockConfiguration",
+    "s3:GetBucketObjectLockConfiguration",
+    false,
+);
 const CREATE_BUCKET: Op = op("s3", "CreateBucket", "s3:CreateBucket", true);
 const PUT_PUBLIC_ACCESS_BLOCK: Op = op(
     "s3",
@@ -81,6 +93,12 @@ pub struct LiveRule {
     pub priority: Option<i32>,
     pub enabled: bool,
     pub destination_bucket: String,
+    /// What the doctor needs (not compared for convergence: emulators read these back lossily).
+    pub destination_account: Option<String>,
+    pub replica_kms_key: Option<String>,
+    pub owner_override: bool,
+    pub sse_kms: bool,
+    pub prefix: Option<String>,
 }
 
 /// A bucket's default encryption.
@@ -88,6 +106,7 @@ pub struct LiveRule {
 pub struct DefaultEncryption {
     pub algorithm: String,
     pub kms_key: Option<String>,
+    pub bucket_key: bool,
 }
 
 fn arn(bucket: &str) -> String {
@@ -123,6 +142,42 @@ impl Account {
             Some(c) if c.as_str().is_empty() => "us-east-1".to_owned(),
             Some(c) => c.as_str().to_owned(),
         }))
+    }
+
+    /// `Enabled`, `Suspended`, or `Disabled` (never enabled).
+    pub async fn versioning_status(&self, bucket: &str) -> Result<String, AwsError> {
+        let req = self.s3.get_bucket_versioning().bucket(bucket);
+        let out = self.call(GET_VERSIONING, &arn(bucket), req.send()).await?;
+        Ok(out
+            .status()
+            .map_or("Disabled".to_owned(), |s| s.as_str().to_owned()))
+    }
+
+    /// Whether requesters pay for the bucket (replication does not work then).
+    pub async fn requester_pays(&self, bucket: &str) -> Result<bool, AwsError> {
+        let req = self.s3.get_bucket_request_payment().bucket(bucket);
+        let out = self
+            .call(GET_REQUEST_PAYMENT, &arn(bucket), req.send())
+            .await?;
+        Ok(out.payer().is_some_and(|p| p.as_str() == "Requester"))
+    }
+
+    /// Whether S3 Object Lock is enabled on the bucket.
+    pub async fn object_lock(&self, bucket: &str) -> Result<bool, AwsError> {
+        let req = self.s3.get_object_lock_configuration().bucket(bucket);
+        match self.call(GET_OBJECT_LOCK, &arn(bucket), req.send()).await {
+            Ok(out) => Ok(out
+                .object_lock_configuration()
+                .and_then(|c| c.object_lock_enabled())
+                .is_some_and(|e| e.as_str() == "Enabled")),
+            Err(e)
+                if e.kind == ErrorKind::NotFound
+                    || e.is("ObjectLockConfigurationNotFoundError") =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     pub async fn versioning_enabled(&self, bucket: &str) -> Result<bool, AwsError> {
@@ -205,6 +260,28 @@ impl Account {
                             .destination()
                             .map(|d| d.bucket().to_owned())
                             .unwrap_or_default(),
+                        destination_account: r
+                            .destination()
+                            .and_then(|d| d.account())
+                            .map(str::to_owned),
+                        replica_kms_key: r
+                            .destination()
+                            .and_then(|d| d.encryption_configuration())
+                            .and_then(|e| e.replica_kms_key_id())
+                            .map(str::to_owned),
+                        owner_override: r
+                            .destination()
+                            .and_then(|d| d.access_control_translation())
+                            .is_some_and(|a| a.owner() == &OwnerOverride::Destination),
+                        sse_kms: r
+                            .source_selection_criteria()
+                            .and_then(|c| c.sse_kms_encrypted_objects())
+                            .is_some_and(|s| s.status() == &SseKmsEncryptedObjectsStatus::Enabled),
+                        prefix: r
+                            .filter()
+                            .and_then(|f| f.prefix().or_else(|| f.and().and_then(|a| a.prefix())))
+                            .filter(|p| !p.is_empty())
+                            .map(str::to_owned),
                     })
                     .collect(),
             }))
@@ -250,12 +327,18 @@ impl Account {
         )?;
         let rule = out
             .and_then(|o| o.server_side_encryption_configuration)
-            .and_then(|c| c.rules.into_iter().next())
-            .and_then(|r| r.apply_server_side_encryption_by_default);
-        Ok(rule.map(|d| DefaultEncryption {
-            algorithm: d.sse_algorithm().as_str().to_owned(),
-            kms_key: d.kms_master_key_id().map(str::to_owned),
-        }))
+            .and_then(|c| c.rules.into_iter().next());
+        let bucket_key = rule
+            .as_ref()
+            .and_then(|r| r.bucket_key_enabled())
+            .unwrap_or(false);
+        Ok(rule
+            .and_then(|r| r.apply_server_side_encryption_by_default)
+            .map(|d| DefaultEncryption {
+                algorithm: d.sse_algorithm().as_str().to_owned(),
+                kms_key: d.kms_master_key_id().map(str::to_owned),
+                bucket_key,
+            }))
     }
 
     /// Sets SSE-KMS with `key_arn` (and S3 Bucket Keys) as the bucket's default encryption.

@@ -31,6 +31,17 @@ pub struct Spec {
     /// `/s3-replication/`), instead of one statement per source. For fleets sharing a
     /// destination; such shared statements are never removed by a Delete.
     pub organization_id: Option<String>,
+    /// What to prove after Create/Update before answering SUCCESS.
+    pub verify: Verify,
+}
+
+/// `Verify`: checks run after Create/Update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verify {
+    None,
+    /// Read the live state in every account and evaluate the whole permission chain with the
+    /// doctor; any broken link fails the request with the statement to add.
+    Permissions,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -32,6 +32,21 @@ pub fn parse(properties: &Value) -> Result<Spec, SpecErrors> {
     });
     let key_removal = parse_key_removal(&mut f);
     let take_over = f.boolean("TakeOverExistingReplication").unwrap_or(false);
+    let verify = match f.string("Verify").as_deref() {
+        None | Some("None") => Verify::None,
+        Some("Permissions") => Verify::Permissions,
+        Some("Replication") => {
+            f.error("Verify", "\"Replication\" (a canary object) is not available in this version; use \"Permissions\"");
+            Verify::None
+        }
+        Some(other) => {
+            f.error(
+                "Verify",
+                format!("must be None or Permissions, got {other:?}"),
+            );
+            Verify::None
+        }
+    };
     let organization_id = f.string("OrganizationId");
     if let Some(org) = &organization_id {
         let body = org.strip_prefix("o-").unwrap_or("");
@@ -63,6 +78,7 @@ pub fn parse(properties: &Value) -> Result<Spec, SpecErrors> {
             key_removal,
             take_over_existing_replication: take_over,
             organization_id,
+            verify,
         }),
         _ => Err(SpecErrors(errors)),
     }
