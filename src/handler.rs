@@ -137,19 +137,8 @@ impl Provider {
                 "answering FAILED"
             );
         }
-        let delivered = cfn::deliver(
-            &self.http,
-            &request.response_url,
-            response.body(),
-            budget.answer_until,
-        )
-        .await
-        .is_ok();
-        Outcome {
-            response: Some(response),
-            delivered,
-            calls: log.calls(),
-        }
+        self.answer(&request.response_url, response, budget, &log)
+            .await
     }
 
     async fn answer_malformed(&self, m: cfn::Malformed, budget: Budget, log: &CallLog) -> Outcome {
@@ -164,14 +153,21 @@ impl Provider {
         };
         let id = fallback_id(&request, &Arc::default());
         let response = failed(&request, id, m.why);
-        let delivered = cfn::deliver(
-            &self.http,
-            &request.response_url,
-            response.body(),
-            budget.answer_until,
-        )
-        .await
-        .is_ok();
+        self.answer(&request.response_url, response, budget, log)
+            .await
+    }
+
+    /// Sends the one answer of this invocation.
+    async fn answer(
+        &self,
+        url: &str,
+        response: Response,
+        budget: Budget,
+        log: &CallLog,
+    ) -> Outcome {
+        let delivered = cfn::deliver(&self.http, url, response.body(), budget.answer_until)
+            .await
+            .is_ok();
         Outcome {
             response: Some(response),
             delivered,

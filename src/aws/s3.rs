@@ -347,41 +347,35 @@ impl Account {
         bucket: &str,
         key_arn: &str,
     ) -> Result<(), AwsError> {
-        let build =
-            || -> Result<ServerSideEncryptionConfiguration, aws_sdk_s3::error::BuildError> {
-                let default = ServerSideEncryptionByDefault::builder()
-                    .sse_algorithm(ServerSideEncryption::AwsKms)
-                    .kms_master_key_id(key_arn)
-                    .build()?;
-                let rule = ServerSideEncryptionRule::builder()
-                    .apply_server_side_encryption_by_default(default)
-                    .bucket_key_enabled(true)
-                    .build();
-                ServerSideEncryptionConfiguration::builder()
-                    .rules(rule)
-                    .build()
-            };
-        let config = build().map_err(|e| construction(PUT_ENCRYPTION, self, &arn(bucket), e))?;
-        let req = self
-            .s3
-            .put_bucket_encryption()
-            .bucket(bucket)
-            .server_side_encryption_configuration(config);
-        self.call(PUT_ENCRYPTION, &arn(bucket), req.send())
-            .await
-            .map(drop)
+        self.put_default_encryption(bucket, Some(key_arn)).await
     }
 
     /// Sets SSE-S3 as the bucket's default encryption (used only to undo our own SSE-KMS default
     /// before the key it named is deleted).
     pub async fn put_default_sse_s3(&self, bucket: &str) -> Result<(), AwsError> {
+        self.put_default_encryption(bucket, None).await
+    }
+
+    /// SSE-KMS with `key_arn` and Bucket Keys, or SSE-S3 when there is no key.
+    async fn put_default_encryption(
+        &self,
+        bucket: &str,
+        key_arn: Option<&str>,
+    ) -> Result<(), AwsError> {
         let build =
             || -> Result<ServerSideEncryptionConfiguration, aws_sdk_s3::error::BuildError> {
+                let algorithm = if key_arn.is_some() {
+                    ServerSideEncryption::AwsKms
+                } else {
+                    ServerSideEncryption::Aes256
+                };
                 let default = ServerSideEncryptionByDefault::builder()
-                    .sse_algorithm(ServerSideEncryption::Aes256)
+                    .sse_algorithm(algorithm)
+                    .set_kms_master_key_id(key_arn.map(str::to_owned))
                     .build()?;
                 let rule = ServerSideEncryptionRule::builder()
                     .apply_server_side_encryption_by_default(default)
+                    .set_bucket_key_enabled(key_arn.map(|_| true))
                     .build();
                 ServerSideEncryptionConfiguration::builder()
                     .rules(rule)

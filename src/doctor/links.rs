@@ -530,19 +530,11 @@ impl<'a> Checker<'a> {
                 condition: Some(condition.clone()),
             })
             .collect();
-        let name = format!("key policy of {}", key.arn);
-        let key_account = eval::arn_account(&key.arn).unwrap_or_default();
-        self.policy_link(
+        self.key_link(
             "source.key.decrypt",
             "decrypt source objects through S3",
             &probes,
-            Target::Kms(Document::new(&name, &key.policy)),
-            Holder {
-                account: key_account,
-                region: &key_region(key),
-                resource: &key.arn,
-                policy: "key policy",
-            },
+            key,
         )
     }
 
@@ -621,12 +613,22 @@ impl<'a> Checker<'a> {
                 });
             }
         }
-        let name = format!("key policy of {}", key.arn);
-        let key_account = eval::arn_account(&key.arn).unwrap_or_default();
-        self.policy_link(
+        self.key_link(
             &format!("{link}.key.encrypt"),
             "encrypt replicas through S3",
             &probes,
+            key,
+        )
+    }
+
+    /// A link decided by a key policy (and the role's policy, as KMS combines them).
+    fn key_link(&self, link: &str, what: &str, probes: &[Probe], key: &Key) -> Finding {
+        let name = format!("key policy of {}", key.arn);
+        let key_account = eval::arn_account(&key.arn).unwrap_or_default();
+        self.policy_link(
+            link,
+            what,
+            probes,
             Target::Kms(Document::new(&name, &key.policy)),
             Holder {
                 account: key_account,

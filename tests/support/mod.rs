@@ -1370,5 +1370,6 @@ async fn serve_connection(
     Ok(())
 }
 
+pub mod fuzz;
 pub mod harness;
 pub mod proxy;
