@@ -63,21 +63,27 @@ pub struct Outcome {
 /// The provider: SDK configuration and an HTTP client, built once per process.
 pub struct Provider {
     base: aws_config::SdkConfig,
-    http: reqwest::Client,
+    /// Built on first use: loading the TLS roots is most of a cold start.
+    http: std::sync::OnceLock<reqwest::Client>,
     settings: Settings,
 }
 
 impl Provider {
     pub fn new(base: aws_config::SdkConfig, settings: Settings) -> Self {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .build()
-            .unwrap_or_else(|_| reqwest::Client::new());
         Self {
             base,
-            http,
+            http: std::sync::OnceLock::new(),
             settings,
         }
+    }
+
+    fn http(&self) -> &reqwest::Client {
+        self.http.get_or_init(|| {
+            reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .build()
+                .unwrap_or_else(|_| reqwest::Client::new())
+        })
     }
 
     /// Handles one event; `lambda_deadline` is the runtime's deadline when there is one.
@@ -165,7 +171,7 @@ impl Provider {
         budget: Budget,
         log: &CallLog,
     ) -> Outcome {
-        let delivered = cfn::deliver(&self.http, url, response.body(), budget.answer_until)
+        let delivered = cfn::deliver(self.http(), url, response.body(), budget.answer_until)
             .await
             .is_ok();
         Outcome {

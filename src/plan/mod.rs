@@ -124,6 +124,8 @@ pub struct KeyStatement {
     pub statement: Value,
     /// Shared by every source of an organization: never removed.
     pub shared: bool,
+    /// The key was created by this resource for it alone: nobody else writes its policy.
+    pub exclusive: bool,
 }
 
 /// Everything Create/Update converges to.
@@ -163,9 +165,10 @@ impl Plan {
                 sid: resolved.sid.clone(),
                 statement: policy::source_key_statement(&resolved),
                 shared: false,
+                exclusive: spec.source.kms_key == crate::spec::SourceKey::Create,
             }),
             bucket_statements: bucket_statements(&resolved, &destinations),
-            key_statements: key_statements(&resolved, &destinations),
+            key_statements: key_statements(spec, &resolved, &destinations),
             replication: replication_config(spec, &resolved, &destinations),
             destinations,
             resolved,
@@ -288,7 +291,7 @@ fn bucket_statements(r: &Resolved, dests: &[DestinationPlan]) -> Vec<BucketState
 /// Per source: one statement per destination key, naming every destination bucket that uses
 /// it. Organization mode: one statement per (key, destination bucket), identical for every
 /// source, so sources never rewrite each other's.
-fn key_statements(r: &Resolved, dests: &[DestinationPlan]) -> Vec<KeyStatement> {
+fn key_statements(spec: &Spec, r: &Resolved, dests: &[DestinationPlan]) -> Vec<KeyStatement> {
     let mut grouped: Vec<(&DestinationPlan, Vec<&str>)> = Vec::new();
     for d in dests.iter().filter(|d| d.kms_key.is_some()) {
         let same = |g: &&DestinationPlan| {
@@ -302,6 +305,8 @@ fn key_statements(r: &Resolved, dests: &[DestinationPlan]) -> Vec<KeyStatement> 
     grouped
         .into_iter()
         .map(|(d, buckets)| {
+            let exclusive =
+                buckets.len() == 1 && spec.destinations[d.index].kms_key == DestinationKey::Create;
             let (sid, statement) = match &r.organization_id {
                 Some(org) => (
                     names::organization_key_sid(&d.bucket),
@@ -325,6 +330,7 @@ fn key_statements(r: &Resolved, dests: &[DestinationPlan]) -> Vec<KeyStatement> 
                 sid,
                 statement,
                 shared: r.organization_id.is_some(),
+                exclusive,
             }
         })
         .collect()

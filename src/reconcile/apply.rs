@@ -4,7 +4,7 @@
 use futures::stream::{self, StreamExt, TryStreamExt};
 
 use super::retry::{until_propagated, Deadline};
-use super::statements::{edit_bucket_policy, edit_key_policy, Edit};
+use super::statements::{edit_bucket_policy, edit_key_policy_of, Edit};
 use super::{destination, role, source, ReconcileError, DESTINATION_CONCURRENCY};
 use crate::aws::{Account, Connector, LiveReplication};
 use crate::plan::{Plan, ReplicationConfig, Resolved};
@@ -83,8 +83,10 @@ pub async fn apply(
     // 2. Create what is missing: source side (versioning, key, role) ∥ each destination.
     let trust = crate::plan::policy::trust_policy(&resolved);
     let source_side = async {
-        let key = source::prepare(src, spec, &src_facts).await?;
-        role::ensure_role(src, &resolved, &trust).await?;
+        let (key, ()) = futures::try_join!(
+            source::prepare(src, spec, &src_facts),
+            role::ensure_role(src, &resolved, &trust)
+        )?;
         Ok::<_, ReconcileError>(key)
     };
     let dest_side = bounded(
@@ -114,12 +116,13 @@ async fn grant(
 ) -> Result<(), ReconcileError> {
     let source_key = async {
         if let Some(k) = &plan.source_key_statement {
-            edit_key_policy(
+            edit_key_policy_of(
                 src,
                 &k.key_arn,
                 &k.sid,
                 Edit::Upsert(&k.statement),
                 deadline,
+                !k.exclusive,
             )
             .await?;
         }
@@ -137,12 +140,13 @@ async fn grant(
     }));
     let keys = bounded(plan.key_statements.iter().map(|k| {
         let acct = &dests[k.dest_index];
-        edit_key_policy(
+        edit_key_policy_of(
             acct,
             &k.key_arn,
             &k.sid,
             Edit::Upsert(&k.statement),
             deadline,
+            !k.exclusive,
         )
     }));
     futures::try_join!(

@@ -20,4 +20,4 @@ pub use retry::is_propagation_error;
 pub use retry::{backoff as retry_backoff, Deadline};
 
 /// How many destinations are prepared at once.
-pub const DESTINATION_CONCURRENCY: usize = 8;
+pub const DESTINATION_CONCURRENCY: usize = 32;

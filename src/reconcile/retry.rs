@@ -34,7 +34,7 @@ pub fn is_propagation_error(err: &AwsError) -> bool {
     }
 }
 
-/// Waits before attempt `n` (1-based, n ≥ 1): 0.5 s doubling to 8 s, with full jitter.
+/// Wait before retry `n` (n ≥ 1): between half and all of 0.5 s × 2ⁿ (1 s, 2 s, 4 s, then 8 s).
 pub fn backoff(attempt: u32) -> Duration {
     let cap = Duration::from_millis(500u64.saturating_mul(1 << attempt.min(4)));
     cap.mul_f64(0.5 + fastrand::f64() / 2.0)

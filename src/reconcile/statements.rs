@@ -49,6 +49,8 @@ enum Write {
 /// How one kind of policy is stored.
 struct Kind {
     limit: usize,
+    /// Verify writes against concurrent writers (off for policies only this resource writes).
+    shared: bool,
     /// Whether an empty policy is deleted (bucket policies) or left alone (key policies, which
     /// KMS requires).
     deletable: bool,
@@ -129,7 +131,7 @@ where
                 last = Some(Some(text));
             }
             window = window.max(round_start.elapsed());
-            if acct.settle.is_zero() {
+            if acct.settle.is_zero() || !kind.shared {
                 return Ok(());
             }
         }
@@ -180,6 +182,7 @@ pub async fn edit_bucket_policy(
         &what,
         Kind {
             limit: BUCKET_POLICY_LIMIT,
+            shared: true,
             deletable: true,
         },
         &edit,
@@ -199,6 +202,18 @@ pub async fn edit_key_policy(
     sid: &str,
     edit: Edit<'_>,
     deadline: Deadline,
+) -> Result<(), ReconcileError> {
+    edit_key_policy_of(acct, key, sid, edit, deadline, true).await
+}
+
+/// [`edit_key_policy`], for a key only this resource writes the policy of when `shared` is false.
+pub async fn edit_key_policy_of(
+    acct: &Account,
+    key: &str,
+    sid: &str,
+    edit: Edit<'_>,
+    deadline: Deadline,
+    shared: bool,
 ) -> Result<(), ReconcileError> {
     let what = format!("key policy of {key}");
     let removing = matches!(edit, Edit::Remove);
@@ -227,6 +242,7 @@ pub async fn edit_key_policy(
         &what,
         Kind {
             limit: KEY_POLICY_LIMIT,
+            shared,
             deletable: false,
         },
         &edit,
