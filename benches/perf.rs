@@ -49,7 +49,29 @@
 //!   actually serialised. `wall − executed chain` is time with no AWS call in flight (CPU,
 //!   scheduling); `executed chain − critical path` is serialisation the dependencies do not need.
 //!   The model identifies a KMS key by account+region, which the scenarios here respect (at
-//!   most one key per account and region).
+//!   most one key per account and region). Verifying re-reads of a policy after a write, and
+//!   waits, are not predecessors of anything.
+//! * **peak RSS**: `%M` of GNU `time` (wait4 rusage) around `bootstrap invoke <event>` for a
+//!   Create with two destinations (created keys) against moto; the max over the runs.
+//! * **package**: `zip -9 -X` of the newest arm64 `bootstrap` found (`.aws-sam/build`, the
+//!   cargo-lambda target dirs), else of the x86_64 release snapshot (said in the table).
+//! * **scaling**: the same shape (SSE-S3, unversioned existing buckets) with 1 and with 50
+//!   destinations over 5 accounts and 3 regions; median wall times. Created keys are not used
+//!   here because 50 replica keys overflow IAM's 10 240-character role policy.
+//! * **idempotency**: the first world of each scenario gets a second identical Create and a no-op
+//!   Update (old = new properties); every mutating call they attempt is counted by verb.
+//! * **IAM propagation**: the fault proxy answers the first k PutBucketReplication calls with
+//!   S3's `InvalidRequest` "Role … is not valid". PASS when, between CreateRole's end and the
+//!   first attempt, no moment longer than 50 ms passes without an AWS call in flight (no sleep
+//!   before the first attempt; the dependencies' own minimum is printed), every wait between
+//!   attempts lies in the jitter band of `backoff(n)` (0.5–1 × 0.5 s·2^min(n,4)) and the waits
+//!   differ, and, with a role that never propagates and a 6 s budget, no attempt starts after
+//!   the work deadline and FAILED is answered before the answer deadline.
+//! * **what-if** lines rerun a scenario with `PROVIDER_POLICY_SETTLE_MS=0` (read through
+//!   `Settings::from_env`, as the product would) to size the policy settle-and-verify wait.
+//!
+//! The in-process figures use `Harness::start()`'s provider (the product's default settings,
+//! 60 s budget). Timings on a shared machine are noisy: the header gives the load average.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -246,6 +268,13 @@ fn percentile(v: &[f64], p: f64) -> f64 {
 fn list_ms(v: &[f64]) -> String {
     v.iter()
         .map(|x| format!("{x:.1}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn list_int(v: &[f64]) -> String {
+    v.iter()
+        .map(|x| format!("{x:.0}"))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -1115,14 +1144,36 @@ fn bench_package(opts: &Opts, report: &mut Report) -> Result<(), String> {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
-    let candidates = [
+    // Where `sam build` (.ci/sam.sh: .aws-sam/build, cargo-lambda with its own target dir) and
+    // plain cross builds put an arm64 bootstrap; the newest arm64 one wins.
+    let tools = std::env::var_os("S3RP_TOOLS_DIR")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("XDG_CACHE_HOME")
+                .map(|c| PathBuf::from(c).join("s3-replication-provider-tools"))
+        })
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(|h| PathBuf::from(h).join(".cache/s3-replication-provider-tools"))
+        })
+        .unwrap_or_default();
+    let lambda_target = std::env::var_os("S3RP_LAMBDA_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| tools.join("target-lambda"));
+    let mut candidates = vec![
         root.join(".aws-sam/build/ProviderFunction/bootstrap"),
         root.join("sam/source-account/.aws-sam/build/ProviderFunction/bootstrap"),
-        target.join("lambda/bootstrap/bootstrap"),
-        target.join("aarch64-unknown-linux-gnu/release/bootstrap"),
-        target.join("aarch64-unknown-linux-musl/release/bootstrap"),
     ];
-    let arm = candidates.iter().find(|p| elf_machine(p) == Some("arm64"));
+    for t in [&target, &lambda_target] {
+        candidates.push(t.join("lambda/bootstrap/bootstrap"));
+        candidates.push(t.join("aarch64-unknown-linux-gnu/release/bootstrap"));
+        candidates.push(t.join("aarch64-unknown-linux-musl/release/bootstrap"));
+    }
+    let modified = |p: &PathBuf| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let arm = candidates
+        .iter()
+        .filter(|p| elf_machine(p) == Some("arm64"))
+        .max_by_key(|p| modified(p));
     let (bin, arch, note) = match arm {
         Some(p) => {
             let age = std::fs::metadata(p)
@@ -1139,7 +1190,7 @@ fn bench_package(opts: &Opts, report: &mut Report) -> Result<(), String> {
                 opts.bootstrap.clone(),
                 arch,
                 format!(
-                    "no aarch64 build found ({}): measured the {arch} release bootstrap instead",
+                    "no arm64 bootstrap found (looked at {}): measured the {arch} release bootstrap instead",
                     candidates
                         .iter()
                         .map(|p| p.strip_prefix(root).unwrap_or(p).display().to_string())
@@ -1243,7 +1294,7 @@ async fn scenario(
     })
 }
 
-/// moto's own speed: mean latency of GetBucketLocation one at a time, and throughput with 16 in
+/// moto's own speed: mean latency of GetBucketLocation one at a time, and throughput with 32 in
 /// flight (moto is one Python process; the GIL serialises request handling).
 async fn moto_speed(h: &Harness) -> (f64, f64) {
     let b = unique("cal");
@@ -1258,19 +1309,92 @@ async fn moto_speed(h: &Harness) -> (f64, f64) {
     }
     let sequential = ms(t.elapsed()) / 40.0;
     let t = Instant::now();
-    futures::stream::iter(0..160)
+    futures::stream::iter(0..320)
         .map(|_| one(s3.clone(), b.clone()))
-        .buffer_unordered(16)
+        .buffer_unordered(32)
         .collect::<Vec<()>>()
         .await;
-    let per_second = 160.0 / t.elapsed().as_secs_f64();
+    let per_second = 320.0 / t.elapsed().as_secs_f64();
     (sequential, per_second)
+}
+
+/// Settings as the product reads them from its environment, with `vars` set (the in-process
+/// equivalent of running `bootstrap` with those variables).
+fn settings_with_env(vars: &[(&str, &str)]) -> Settings {
+    for (k, v) in vars {
+        std::env::set_var(k, v);
+    }
+    let settings = Settings::from_env();
+    for (k, _) in vars {
+        std::env::remove_var(k);
+    }
+    settings
+}
+
+/// A provider like the harness's (same endpoint through the proxy, same credentials) with other
+/// settings.
+async fn provider_with(h: &Harness, settings: Settings) -> Provider {
+    let base = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(HOME_REGION))
+        .endpoint_url(h.proxy.endpoint())
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "bench"))
+        .load()
+        .await;
+    Provider::new(base, settings)
+}
+
+/// One Create through `provider`, checked like `Harness::request`: delivered, exactly one PUT,
+/// and SUCCESS.
+async fn create_with(
+    provider: &Provider,
+    h: &Harness,
+    props: &Value,
+) -> Result<(Vec<Call>, Duration), String> {
+    let response_id = uuid();
+    let event = cfn_event("Create", &h.rx.url(&response_id), props.clone(), None, None);
+    let t = Instant::now();
+    let outcome = provider.handle(event, None).await;
+    let wall = t.elapsed();
+    let puts = h.rx.responses_for(&response_id);
+    if !outcome.delivered || puts.len() != 1 || puts[0]["Status"] != "SUCCESS" {
+        return Err(format!(
+            "Create answered {puts:?} (delivered {})",
+            outcome.delivered
+        ));
+    }
+    Ok((outcome.calls, wall))
+}
+
+/// Median wall time of `runs` Creates on fresh worlds with the policy settle disabled
+/// (`PROVIDER_POLICY_SETTLE_MS=0`).
+async fn without_settle(
+    h: &Harness,
+    runs: usize,
+    world: impl AsyncFn(&Harness) -> Value,
+) -> Result<(f64, f64), String> {
+    let provider = provider_with(
+        h,
+        settings_with_env(&[
+            ("PROVIDER_POLICY_SETTLE_MS", "0"),
+            ("PROVIDER_TIME_BUDGET_SECONDS", "60"),
+        ]),
+    )
+    .await;
+    let (mut walls, mut ratios) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let props = world(h).await;
+        let (calls, wall) = create_with(&provider, h, &props).await?;
+        let a = analyse(&calls, wall, SRC);
+        walls.push(ms(wall));
+        ratios.push(ms(wall) / ms(a.critical));
+    }
+    Ok((median(&walls), median(&ratios)))
 }
 
 async fn bench_creates(opts: &Opts, h: &Harness, report: &mut Report) -> Result<(), String> {
     let (moto_latency, moto_rps) = moto_speed(h).await;
     println!(
-        "  moto: GetBucketLocation {moto_latency:.1} ms one at a time; {moto_rps:.0} requests/s with 16 in flight"
+        "  moto: GetBucketLocation {moto_latency:.1} ms one at a time; {moto_rps:.0} requests/s with 32 in flight"
     );
     // 1 destination, created keys: critical path.
     let kms = scenario(
@@ -1295,6 +1419,15 @@ async fn bench_creates(opts: &Opts, h: &Harness, report: &mut Report) -> Result<
         median(&exec),
         median(&crit)
     );
+    let (nw, nr) =
+        without_settle(h, opts.runs(5), async |h: &Harness| world_kms(h, 1).await).await?;
+    println!(
+        "  what-if PROVIDER_POLICY_SETTLE_MS=0 (no settle-and-verify wait after policy writes): wall {nw:.1} ms, wall/critical ×{nr:.2}"
+    );
+    report.details.insert(
+        "create_1_kms_settle_0".into(),
+        json!({"wall_ms": nw, "wall_over_critical": nr}),
+    );
     report.details.insert(
         "create_1_kms".into(),
         json!(kms.analyses.iter().map(analysis_json).collect::<Vec<_>>()),
@@ -1302,7 +1435,7 @@ async fn bench_creates(opts: &Opts, h: &Harness, report: &mut Report) -> Result<
     report.row(
         "Create, 1 destination (created keys), vs its critical path",
         format!(
-            "wall {:.0} ms vs critical path {:.0} ms: ×{r:.2} (executed chain {:.0} ms, n={})",
+            "wall {:.0} ms vs critical path {:.0} ms: ×{r:.2} (executed chain {:.0} ms, n={}; ×{nr:.2} with PROVIDER_POLICY_SETTLE_MS=0)",
             median(&walls),
             median(&crit),
             median(&exec),
@@ -1391,14 +1524,28 @@ async fn bench_creates(opts: &Opts, h: &Harness, report: &mut Report) -> Result<
         median(&lat50)
     );
     println!(
-        "  emulator floor: {n50:.0} calls / {moto_rps:.0} req/s ≈ {floor:.0} ms even with unbounded concurrency = ×{:.1} the 1-destination wall; dependency model: critical path 50 dest {c50:.0} ms vs 1 dest {c1:.0} ms (×{:.1})",
+        "  emulator estimate: {n50:.0} calls at moto's {moto_rps:.0} req/s ≈ {floor:.0} ms of emulator time however well the calls overlap (≈ ×{:.1} the 1-destination wall); dependency model: critical path 50 dest {c50:.0} ms vs 1 dest {c1:.0} ms (×{:.1})",
         floor / w1,
         c50 / c1
     );
+    let (nw1, _) =
+        without_settle(h, opts.runs(3), async |h: &Harness| world_plain(h, 1).await).await?;
+    let (nw50, _) = without_settle(h, opts.runs(2), async |h: &Harness| {
+        world_plain(h, 50).await
+    })
+    .await?;
+    println!(
+        "  what-if PROVIDER_POLICY_SETTLE_MS=0: 1 dest {nw1:.0} ms, 50 dest {nw50:.0} ms (×{:.1})",
+        nw50 / nw1
+    );
+    report.details.insert(
+        "create_plain_settle_0".into(),
+        json!({"wall_1_ms": nw1, "wall_50_ms": nw50}),
+    );
     report.details.insert(
         "moto".into(),
-        json!({"get_bucket_location_ms": moto_latency, "requests_per_s_16": moto_rps,
-               "floor_50_dest_ms": floor}),
+        json!({"get_bucket_location_ms": moto_latency, "requests_per_s_32": moto_rps,
+               "estimate_50_dest_ms": floor}),
     );
     report.details.insert(
         "create_1_plain".into(),
@@ -1412,9 +1559,10 @@ async fn bench_creates(opts: &Opts, h: &Harness, report: &mut Report) -> Result<
     report.row(
         "Create, 50 destinations (5 accounts, 3 regions) vs 1",
         format!(
-            "{w50:.0} ms vs {w1:.0} ms: ×{ratio:.1} (executed chain {e50:.0} ms, critical path {c50:.0} ms, moto floor {floor:.0} ms; n={}/{})",
+            "{w50:.0} ms vs {w1:.0} ms: ×{ratio:.1} (executed chain {e50:.0} ms, critical path {c50:.0} ms, moto ≈ {floor:.0} ms; n={}/{}; ×{:.1} with PROVIDER_POLICY_SETTLE_MS=0)",
             fifty.analyses.len(),
-            one.analyses.len()
+            one.analyses.len(),
+            nw50 / nw1
         ),
         "≤ 3 × Create with 1",
         Verdict::of(ratio <= 3.0),
@@ -1580,19 +1728,14 @@ async fn bench_propagation(opts: &Opts, h: &Harness, report: &mut Report) -> Res
         answer: Answer::Status(400, role_not_valid(&src2)),
         remaining: None,
     });
-    let base = aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new(HOME_REGION))
-        .endpoint_url(h.proxy.endpoint())
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "bench"))
-        .load()
-        .await;
-    let provider = Provider::new(
-        base,
+    let provider = provider_with(
+        h,
         Settings {
             time_budget: budget,
             ..Settings::default()
         },
-    );
+    )
+    .await;
     let response_id = uuid();
     let event = cfn_event("Create", &h.rx.url(&response_id), props2, None, None);
     let t0 = Instant::now();
@@ -1650,12 +1793,13 @@ async fn bench_propagation(opts: &Opts, h: &Harness, report: &mut Report) -> Res
     report.row(
         figure,
         format!(
-            "CreateRole→1st PUT {:.0} ms (dependencies need {:.0} ms; idle up to {:.0} ms); {k} retries after {} ms (caps {}); give-up bounded: last try {:.1} s < {:.1} s, FAILED at {:.1} s",
+            "CreateRole→1st PUT {:.0} ms (dependencies need {:.0} ms; idle up to {:.0} ms); {k} retr{} after {} ms (caps {} ms); give-up bounded: last try {:.1} s < {:.1} s, FAILED at {:.1} s",
             ms(first_gap),
             ms(necessary),
             ms(idle_max),
-            list_ms(&waits),
-            list_ms(&caps),
+            if k == 1 { "y" } else { "ies" },
+            list_int(&waits),
+            list_int(&caps),
             last_start.as_secs_f64(),
             work_until.as_secs_f64(),
             took.as_secs_f64()
