@@ -21,6 +21,8 @@ pub struct Settings {
     pub time_budget: Duration,
     /// Wait before verifying a write to a shared policy (`PROVIDER_POLICY_SETTLE_MS`).
     pub policy_settle: Duration,
+    /// How long one attempt of an AWS call may hang before it is retried.
+    pub attempt_timeout: Duration,
 }
 
 impl Default for Settings {
@@ -28,6 +30,7 @@ impl Default for Settings {
         Self {
             time_budget: cfn::DEFAULT_BUDGET,
             policy_settle: crate::aws::DEFAULT_SETTLE,
+            attempt_timeout: crate::aws::DEFAULT_ATTEMPT_TIMEOUT,
         }
     }
 }
@@ -47,6 +50,7 @@ impl Settings {
         Self {
             time_budget,
             policy_settle,
+            attempt_timeout: crate::aws::DEFAULT_ATTEMPT_TIMEOUT,
         }
     }
 }
@@ -102,7 +106,9 @@ impl Provider {
             physical_resource_id = request.physical_resource_id.as_deref().unwrap_or(""),
             "request received"
         );
-        let conn = Connector::new(&self.base, log.clone()).with_settle(self.settings.policy_settle);
+        let conn = Connector::new(&self.base, log.clone())
+            .with_settle(self.settings.policy_settle)
+            .with_attempt_timeout(self.settings.attempt_timeout);
         // The physical id as soon as it is known, for answers given on panic or timeout.
         let known_id: Arc<Mutex<Option<String>>> =
             Arc::new(Mutex::new(request.physical_resource_id.clone()));

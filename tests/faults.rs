@@ -1,5 +1,6 @@
 //! Fault injection at every AWS call: for Create, Update and Delete and every k, the k-th
 //! request to AWS fails (throttling, 500, AccessDenied, connection reset, in rotation). The
+//! (and a hang past the SDK's attempt timeout). The
 //! handler must answer exactly once (the harness checks), SUCCESS when the fault is transient
 //! (the SDK retries it) and FAILED naming the failing call when it is not; re-running the same
 //! request converges; a Delete afterwards leaves nothing this resource created (but retained
@@ -25,6 +26,8 @@ async fn harness() -> Harness {
     Harness::with_settings(Settings {
         time_budget: Duration::from_secs(60),
         policy_settle: Duration::from_millis(20),
+        // A hung call is abandoned after a second (20 s in production) and retried.
+        attempt_timeout: Duration::from_secs(1),
     })
     .await
 }

@@ -26,18 +26,21 @@ pub const SESSION_NAME: &str = "s3-replication-provider";
 /// Applies the provider's retry and timeout policy to a base configuration: throttling, 5xx
 /// and transient network errors are retried with jittered backoff; no single attempt may
 /// hang.
-pub fn tuned(base: &SdkConfig) -> SdkConfig {
+pub fn tuned(base: &SdkConfig, attempt_timeout: Duration) -> SdkConfig {
     base.to_builder()
         .retry_config(RetryConfig::standard().with_max_attempts(5))
         .timeout_config(
             TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(5))
-                .operation_attempt_timeout(Duration::from_secs(20))
-                .operation_timeout(Duration::from_secs(60))
+                .connect_timeout(Duration::from_secs(5).min(attempt_timeout))
+                .operation_attempt_timeout(attempt_timeout)
+                .operation_timeout(attempt_timeout * 3)
                 .build(),
         )
         .build()
 }
+
+/// How long one attempt of one AWS call may take before it is abandoned and retried.
+pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Role ARN and external id.
 type AssumeKey = (String, Option<String>);
@@ -62,12 +65,18 @@ pub const DEFAULT_SETTLE: Duration = Duration::from_millis(400);
 impl Connector {
     pub fn new(base: &SdkConfig, log: CallLog) -> Self {
         Self {
-            base: tuned(base),
+            base: tuned(base, DEFAULT_ATTEMPT_TIMEOUT),
             log,
             assumed: Mutex::default(),
             own_account: Mutex::default(),
             settle: DEFAULT_SETTLE,
         }
+    }
+
+    /// Sets how long one attempt of an AWS call may take.
+    pub fn with_attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.base = tuned(&self.base, timeout);
+        self
     }
 
     /// Sets how long to wait before verifying a shared policy write (zero: do not verify).

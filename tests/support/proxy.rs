@@ -32,6 +32,8 @@ pub enum Answer {
     Drop,
     /// A fault, answered in the protocol of the request's service.
     Inject(Fault),
+    /// Hold the request for [`HANG`], then close without answering.
+    Hang,
 }
 
 pub struct Rule {
@@ -147,6 +149,10 @@ async fn serve(
     };
     match answer {
         Some(Answer::Drop) | Some(Answer::Inject(_)) => Ok(()),
+        Some(Answer::Hang) => {
+            tokio::time::sleep(HANG).await;
+            Ok(())
+        }
         Some(Answer::Status(status, body)) => {
             let resp = format!(
                 "HTTP/1.1 {status} Fault\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -212,7 +218,12 @@ pub enum Fault {
     AccessDenied,
     /// The connection is closed without an answer: transient.
     Reset,
+    /// No answer for [`HANG`]: the SDK's attempt timeout fires and it retries (transient).
+    Timeout,
 }
+
+/// How long a [`Fault::Timeout`] holds a request unanswered.
+pub const HANG: std::time::Duration = std::time::Duration::from_secs(3);
 
 impl Fault {
     pub const ALL: [Fault; 4] = [
@@ -230,6 +241,7 @@ impl Fault {
     pub fn answer(self, seen: &Seen) -> Answer {
         let (status, code) = match self {
             Fault::Reset => return Answer::Drop,
+            Fault::Timeout => return Answer::Hang,
             Fault::Throttle => (503, "SlowDown"),
             Fault::ServerError => (500, "InternalError"),
             Fault::AccessDenied => (403, "AccessDenied"),
