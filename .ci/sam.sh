@@ -6,9 +6,14 @@
 #
 #   1. sam build          : `sam build --beta-features` of sam/source-account/template.yaml
 #                           (BuildMethod: rust-cargolambda) for arm64 (the template's
-#                           default) into .aws-sam/build and for x86_64 into
-#                           .aws-sam/build-x86_64; checks each bootstrap's ELF machine
-#                           and reports its `zip -9` size.
+#                           default, the release profile as deployed) into .aws-sam/build
+#                           and for x86_64 into .aws-sam/build-x86_64; checks each
+#                           bootstrap's ELF machine and reports its `zip -9` size. The
+#                           x86_64 build only feeds step 3, so by default it uses a quick
+#                           profile (S3RP_X86_64_PROFILE=fast: no LTO, opt-level 0, 16
+#                           codegen units; panic=unwind and strip kept); set
+#                           S3RP_X86_64_PROFILE=release for the deployable x86_64 build
+#                           and its real size.
 #   2. runtime API        : `cargo test --test runtime_api`: the bootstrap under AWS's
 #                           Lambda Runtime Interface Emulator (shipped in aws-sam-cli),
 #                           Create -> Update -> Delete against moto. Must not skip here.
@@ -24,9 +29,12 @@
 # (rustup), zip and busybox-static (apt-get). Only PyPI, crates.io, the Rust
 # distribution server (rustup) and Debian's archive are reached.
 #
-# Builds share cargo's target directory ($CARGO_TARGET_DIR, default target/)
-# with the other checks: `cargo lambda` compiles into target/<triple>/release
-# and target/lambda/, leaving target/release and target/debug alone.
+# The Lambda builds use their own cargo target directory, kept across clones
+# beside the tools venv ($S3RP_LAMBDA_TARGET_DIR, default
+# <tools dir>/target-lambda): nothing in it is shared with the host builds of
+# scripts/test.sh (other target triples, zig as linker), a fresh CI clone then
+# only recompiles this crate, and the long release builds do not hold the lock
+# of target/ that `cargo test`/`clippy` wait on. Step 2 uses target/ as usual.
 # Exit status: non-zero if any step fails. Prints a timing and size summary.
 # -----------------------------------------------------------------------------
 set -euo pipefail
@@ -44,6 +52,9 @@ tools_dir=${S3RP_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/s3-replication-provi
 python_bin=${PYTHON:-python3}
 venv="$tools_dir/sam"
 target_dir=${CARGO_TARGET_DIR:-$repo_root/target}
+lambda_target_dir=${S3RP_LAMBDA_TARGET_DIR:-$tools_dir/target-lambda}
+x86_64_profile=${S3RP_X86_64_PROFILE:-fast}
+case "$x86_64_profile" in fast | release) ;; *) echo "S3RP_X86_64_PROFILE must be fast or release" >&2; exit 2 ;; esac
 
 log() { printf '[sam.sh] %s\n' "$*" >&2; }
 step() { printf '\n==> %s\n' "$*"; }
@@ -53,7 +64,8 @@ summary=()
 status=0
 t_script=$SECONDS
 record() { summary+=("$(printf '%-34s %s' "$1" "$2")"); }
-elapsed() { echo "$(( SECONDS - $1 ))s"; }
+elapsed() { local s=$(( SECONDS - $1 )); printf '%dm%02ds' $(( s / 60 )) $(( s % 60 )); }
+mib() { awk -v b="$1" 'BEGIN { printf "%.2f MiB (%d bytes)", b / 1048576, b }'; }
 
 SUDO=""
 if [[ $(id -u) -ne 0 ]] && command -v sudo >/dev/null 2>&1; then SUDO=sudo; fi
@@ -122,6 +134,8 @@ export SAM_CLI_TELEMETRY=0
 sam_app_dir=$(mktemp -d)
 trap 'rm -rf "$sam_app_dir"' EXIT
 export __SAM_CLI_APP_DIR="$sam_app_dir"
+# No telemetry, and no weekly "is there a newer SAM CLI" request to PyPI.
+printf '{"telemetryEnabled": false, "lastVersionCheck": %s}\n' "$(date +%s)" >"$sam_app_dir/metadata.json"
 
 # elf_machine FILE -> x86_64 | arm64 | other
 elf_machine() {
@@ -133,19 +147,25 @@ print({0x3E: "x86_64", 0xB7: "arm64"}.get(m, f"other({m})"))
 PY
 }
 
-# sam_build ARCH BUILD_DIR
+# sam_build ARCH BUILD_DIR PROFILE(release|fast)
 sam_build() {
-  local arch=$1 build_dir=$2 t=$SECONDS
-  step "sam build ($arch) -> $build_dir"
+  local arch=$1 build_dir=$2 profile=$3 t=$SECONDS
+  local -a profile_env=()
+  if [[ $profile == fast ]]; then
+    profile_env=(CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_OPT_LEVEL=0 CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16)
+  fi
+  step "sam build ($arch, $profile profile) -> $build_dir"
   rm -rf "$build_dir"
+  mkdir -p "$lambda_target_dir"
   # cargo-lambda and `python3 -m ziglang` (its zig) come from the venv; cargo stays the
-  # toolchain's. SAM passes CARGO_TARGET_DIR through, or uses cargo's target directory.
-  if ! (PATH="$venv/bin:$PATH" CARGO_TARGET_DIR="$target_dir" "$venv/bin/sam" build \
+  # toolchain's. SAM's cargo-lambda workflow builds into $CARGO_TARGET_DIR when set.
+  if ! (export PATH="$venv/bin:$PATH" CARGO_TARGET_DIR="$lambda_target_dir" ${profile_env[@]+"${profile_env[@]}"}
+        "$venv/bin/sam" build \
           --template-file sam/source-account/template.yaml \
           --build-dir "$build_dir" \
           --parameter-overrides "Architecture=$arch" \
           --beta-features --region us-east-1); then
-    record "sam build $arch" "FAIL ($(elapsed "$t"))"
+    record "sam build $arch ($profile)" "FAIL ($(elapsed "$t"))"
     status=1
     return 1
   fi
@@ -153,25 +173,31 @@ sam_build() {
   machine=$(elf_machine "$bin")
   if [[ $machine != "$arch" ]]; then
     log "ERROR: $bin is $machine, expected $arch"
-    record "sam build $arch" "FAIL (binary is $machine)"
+    record "sam build $arch ($profile)" "FAIL (binary is $machine)"
     status=1
     return 1
   fi
-  local zip_file="$build_dir/bootstrap-$arch.zip"
+  # The deployment package as `sam deploy` would upload it: bootstrap alone, deflate -9.
+  local zip_file
+  zip_file="$(cd "$build_dir" && pwd)/bootstrap-$arch.zip"
   rm -f "$zip_file"
-  (cd "$build_dir/ProviderFunction" && zip -q -9 -X "$zip_file" bootstrap)
+  if ! (cd "$build_dir/ProviderFunction" && zip -q -9 -X "$zip_file" bootstrap); then
+    record "sam build $arch ($profile)" "FAIL (zip)"
+    status=1
+    return 1
+  fi
   local raw zipped
   raw=$(stat -c %s "$bin")
   zipped=$(stat -c %s "$zip_file")
-  record "sam build $arch" "OK   $(elapsed "$t"); bootstrap $((raw / 1024)) KiB, zip -9 $((zipped / 1024)) KiB"
+  record "sam build $arch ($profile)" "OK   $(elapsed "$t"); bootstrap $(mib "$raw"), zip -9 $(mib "$zipped")"
   log "$bin: $machine, $raw bytes; $zip_file: $zipped bytes"
 }
 
 # ---------------------------------------------------------------------------
 # 1. sam build: arm64 (default architecture) and x86_64 (for step 3)
 # ---------------------------------------------------------------------------
-sam_build arm64 .aws-sam/build || true
-sam_build x86_64 .aws-sam/build-x86_64 || true
+sam_build arm64 .aws-sam/build release || true
+sam_build x86_64 .aws-sam/build-x86_64 "$x86_64_profile" || true
 
 # ---------------------------------------------------------------------------
 # 2. the bootstrap under the Lambda Runtime Interface Emulator
@@ -210,7 +236,7 @@ else
     else
       image_size=$(docker image inspect --format '{{.Size}}' public.ecr.aws/lambda/provided:al2023-x86_64 2>/dev/null || echo 0)
       rapid_size=$(docker image inspect --format '{{.Size}}' public.ecr.aws/lambda/provided:al2023-rapid-x86_64 2>/dev/null || echo 0)
-      record "sam local invoke" "OK   $(elapsed "$t"); base image $((image_size / 1024)) KiB, rapid image $((rapid_size / 1024)) KiB"
+      record "sam local invoke" "OK   $(elapsed "$t"); images: base $(mib "$image_size"), rapid $(mib "$rapid_size")"
     fi
   else
     record "sam local invoke" "FAIL ($(elapsed "$t"))"

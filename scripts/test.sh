@@ -45,5 +45,10 @@ if [ -f .ci/templates.sh ]; then
   bash .ci/templates.sh
 fi
 
+if [ -f .ci/sam.sh ]; then
+  step "Lambda build, Runtime API, sam local invoke (.ci/sam.sh)"
+  bash .ci/sam.sh
+fi
+
 step "demo (smoke test)"
 python3 scripts/demo.py "$target_dir/release/bootstrap"

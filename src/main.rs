@@ -96,7 +96,7 @@ fn main() -> ExitCode {
                 let handler = service_fn(move |event: LambdaEvent<Value>| async move {
                     let deadline = event.context.deadline();
                     let outcome = provider.handle(event.payload, Some(deadline)).await;
-                    let status = outcome.response.map(|r| format!("{:?}", r.status));
+                    let status = outcome.response.map(|r| r.status);
                     Ok::<_, lambda_runtime::Error>(
                         serde_json::json!({ "Status": status, "Delivered": outcome.delivered }),
                     )
