@@ -7,8 +7,17 @@ mod fuzz;
 use proptest::test_runner::{Config, TestRunner};
 
 fn main() {
-    let cases: u32 = std::env::args()
-        .skip(1)
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // Test runners list and run every target: this one runs only under `cargo bench`.
+    if args.iter().any(|a| a == "--list") {
+        return;
+    }
+    if !args.iter().any(|a| a == "--bench") {
+        println!("fuzz: skipped outside `cargo bench` (run `cargo bench --bench fuzz -- CASES`)");
+        return;
+    }
+    let cases: u32 = args
+        .iter()
         .find_map(|a| a.parse().ok())
         .unwrap_or(1_000_000);
     let start = std::time::Instant::now();
