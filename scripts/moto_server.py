@@ -12,6 +12,8 @@ lives here, in the test harness, so product code has no emulator-specific branch
 * moto's KMS backend answers 500 to ScheduleKeyDeletion (and Enable/DisableKey,
   CancelKeyDeletion) given a key ARN; KMS accepts ARNs there.
 
+And one test double, because moto does not replicate objects: see ``replication_double``.
+
 Usage: same arguments as ``moto_server`` (e.g. ``-H 127.0.0.1 -p 5000``).
 """
 import sys
@@ -90,6 +92,10 @@ from moto.kms.models import KmsBackend  # noqa: E402
 
 for _name in ("schedule_key_deletion", "cancel_key_deletion", "disable_key", "enable_key"):
     _accept_key_arns(KmsBackend, _name)
+
+import replication_double  # noqa: E402  (next to this file)
+
+replication_double.install()
 
 if __name__ == "__main__":
     from moto.server import main

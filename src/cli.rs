@@ -16,6 +16,9 @@ pub const USAGE: &str = "usage:
   bootstrap invoke <event.json|->             handle one CloudFormation request outside Lambda
   bootstrap plan --properties <file.json|file.yaml> [--source-account ID] [--region R] [--source-key ARN]
                                               print the documents Create would apply (no AWS calls)
+  bootstrap plan --properties <file> --diff [--region R] [--json]
+                                              read the live state (read-only) and show what
+                                              Create/Update would create or change
   bootstrap doctor --source-bucket B [--region R] [--source-role-arn ARN]
                    [--destination-role-arn ARN]... [--external-id X] [--json]
   bootstrap doctor --snapshot <snapshot.json> [--json]
@@ -57,6 +60,86 @@ fn read_properties(path: &str) -> Result<Value, String> {
     Ok(value.get("Properties").cloned().unwrap_or(value))
 }
 
+/// The region for commands that call AWS: from the arguments or the environment, never from
+/// instance metadata.
+fn cli_region(args: &Args, fallback: Option<String>) -> Result<Region, String> {
+    let region = args
+        .value("--region")
+        .map(str::to_owned)
+        .or_else(|| std::env::var("AWS_REGION").ok())
+        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+        .or(fallback)
+        .ok_or("no region: pass --region or set AWS_REGION")?;
+    Region::parse(&region).map_err(|e| e.to_string())
+}
+
+async fn connector(region: &Region) -> Connector {
+    let base = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(region.to_string()))
+        .load()
+        .await;
+    Connector::new(&base, CallLog::default())
+}
+
+/// `plan --diff`: reads the live state (read-only) and prints what Create/Update would change.
+pub async fn plan_diff(args: &[String]) -> ExitCode {
+    let args = Args(args.to_vec());
+    let Some(path) = args.value("--properties") else {
+        return fail(format!("plan needs --properties\n{USAGE}"));
+    };
+    let spec = match read_properties(path).and_then(|p| spec::parse(&p).map_err(|e| e.to_string()))
+    {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let region = match cli_region(&args, spec.source.region.as_ref().map(|r| r.to_string())) {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let preview = match crate::reconcile::preview(&connector(&region).await, &spec).await {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    if args.flag("--json") {
+        let out = json!({"PhysicalResourceId": preview.plan.resolved.physical_id, "Changes": preview.changes});
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+    } else {
+        print!("{}", render_changes(&preview.changes));
+    }
+    ExitCode::SUCCESS
+}
+
+/// One line per change (`+` create, `~` update, `=` unchanged), with the current and desired
+/// documents under each that is not unchanged, and a count.
+pub fn render_changes(changes: &[crate::reconcile::Change]) -> String {
+    use crate::reconcile::Action;
+    let mut out = String::new();
+    for c in changes {
+        let mark = match c.action {
+            Action::Create => "+ create   ",
+            Action::Update => "~ update   ",
+            Action::Unchanged => "= unchanged",
+        };
+        out.push_str(&format!(
+            "{mark} {} {} {} {}\n",
+            c.what, c.account, c.region, c.resource
+        ));
+        for (label, doc) in [("current", &c.current), ("desired", &c.desired)] {
+            if let Some(d) = doc {
+                out.push_str(&format!("      {label}: {d}\n"));
+            }
+        }
+    }
+    let count = |a| changes.iter().filter(|c| c.action == a).count();
+    out.push_str(&format!(
+        "{} to create, {} to update, {} unchanged\n",
+        count(Action::Create),
+        count(Action::Update),
+        count(Action::Unchanged)
+    ));
+    out
+}
+
 /// `plan`: the exact documents Create would apply, with placeholders for what only AWS knows.
 pub fn plan(args: &[String]) -> ExitCode {
     let args = Args(args.to_vec());
@@ -85,12 +168,7 @@ pub fn plan(args: &[String]) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
-    let placeholder = |account: &AccountId, region: &Region| {
-        format!(
-            "arn:{}:kms:{region}:{account}:key/(created-by-Create)",
-            region.partition()
-        )
-    };
+    let placeholder = crate::plan::names::key_placeholder;
     let source_key = match (&spec.source.kms_key, args.value("--source-key")) {
         (_, Some(k)) => Some(k.to_owned()),
         (SourceKey::Existing(k), None) => Some(k.to_string()),
@@ -180,14 +258,7 @@ async fn live_snapshot(args: &Args) -> Result<doctor::Snapshot, String> {
     let bucket = args
         .value("--source-bucket")
         .ok_or_else(|| format!("doctor needs --source-bucket or --snapshot\n{USAGE}"))?;
-    // The region comes from the arguments or the environment, never from instance metadata.
-    let region = args
-        .value("--region")
-        .map(str::to_owned)
-        .or_else(|| std::env::var("AWS_REGION").ok())
-        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
-        .ok_or("no region: pass --region or set AWS_REGION")?;
-    let region = Region::parse(&region)?;
+    let region = cli_region(args, None)?;
     let source_role = args
         .value("--source-role-arn")
         .map(RoleArn::parse)
@@ -204,12 +275,7 @@ async fn live_snapshot(args: &Args) -> Result<doctor::Snapshot, String> {
         source_role,
         destination_roles,
     };
-    let base = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(target.region.to_string()))
-        .load()
-        .await;
-    let conn = Connector::new(&base, CallLog::default());
-    inspect::snapshot(&conn, &target)
+    inspect::snapshot(&connector(&target.region).await, &target)
         .await
         .map_err(|e| e.to_string())
 }

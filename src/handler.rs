@@ -302,10 +302,10 @@ async fn create_or_update(
             }
         }
     }
-    if spec.verify == spec::Verify::Permissions {
-        if let Err(reason) = verify_permissions(conn, &spec, &plan).await {
-            return failed(request, failure_id, reason);
-        }
+    if let Err(reason) =
+        crate::verify::run(conn, &spec, &plan, &src, deadline, &request.request_id).await
+    {
+        return failed(request, failure_id, reason);
     }
     let mut ok = response(request, Status::Success, new_id, None);
     ok.data = plan.response_data();
@@ -329,51 +329,4 @@ async fn delete(request: &Request, conn: &Connector, deadline: Deadline) -> Resp
         Ok(()) => success(),
         Err(e) => failed(request, id.clone(), e.to_string()),
     }
-}
-
-/// `Verify: Permissions`: reads the live state back and evaluates every link of the permission
-/// chain; a broken link fails the request with what to add.
-async fn verify_permissions(
-    conn: &Connector,
-    spec: &spec::Spec,
-    plan: &crate::plan::Plan,
-) -> Result<(), String> {
-    let target = crate::inspect::Target::of_spec(spec, plan.resolved.source_region.clone());
-    let snapshot = crate::inspect::snapshot(conn, &target)
-        .await
-        .map_err(|e| format!("Verify: Permissions could not read the live state: {e}"))?;
-    let findings = crate::doctor::check(&snapshot);
-    for f in findings
-        .iter()
-        .filter(|f| f.status == crate::doctor::Status::CannotDecide)
-    {
-        tracing::warn!(link = %f.link, detail = %f.detail, "verify: cannot decide");
-    }
-    let broken: Vec<String> = findings
-        .iter()
-        .filter(|f| f.status == crate::doctor::Status::Fail)
-        .map(|f| {
-            let fix = f
-                .fix
-                .as_ref()
-                .map(|x| format!(" Add: {x}"))
-                .unwrap_or_default();
-            format!(
-                "{} ({} {} {}): {}.{fix}",
-                f.link, f.account, f.region, f.resource, f.detail
-            )
-        })
-        .collect();
-    if broken.is_empty() {
-        tracing::info!(
-            links = findings.len(),
-            "verify: every link of the permission chain passes"
-        );
-        return Ok(());
-    }
-    Err(format!(
-        "Verify: Permissions found {} broken link(s): {}",
-        broken.len(),
-        broken.join(" | ")
-    ))
 }

@@ -13,3 +13,4 @@ pub mod inspect;
 pub mod plan;
 pub mod reconcile;
 pub mod spec;
+pub mod verify;

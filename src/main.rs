@@ -80,6 +80,7 @@ fn main() -> ExitCode {
     runtime.block_on(async {
         match args.get(1).map(String::as_str) {
             Some("invoke") => invoke(args.get(2).map_or("-", String::as_str)).await,
+            Some("plan") if args.iter().any(|a| a == "--diff") => cli::plan_diff(&args[2..]).await,
             Some("plan") => cli::plan(&args[2..]),
             Some("doctor") => cli::doctor(&args[2..]).await,
             Some("help" | "--help" | "-h") => {

@@ -173,7 +173,7 @@ where
 }
 
 fn kind_of_code(code: &str) -> ErrorKind {
-    const NOT_FOUND: [&str; 9] = [
+    const NOT_FOUND: [&str; 11] = [
         "NoSuchBucket",
         "NoSuchBucketPolicy",
         "ReplicationConfigurationNotFoundError",
@@ -183,11 +183,16 @@ fn kind_of_code(code: &str) -> ErrorKind {
         "NoSuchPublicAccessBlockConfiguration",
         "OwnershipControlsNotFoundError",
         "NoSuchKey",
+        "NoSuchVersion",
+        // HeadObject: a 404 has no body, so no more precise code.
+        "NotFound",
     ];
     match code {
         c if NOT_FOUND.contains(&c) => ErrorKind::NotFound,
         "AccessDenied"
         | "AccessDeniedException"
+        // HeadObject: a 403 has no body.
+        | "Forbidden"
         | "UnauthorizedOperation"
         | "AllAccessDisabled"
         | "InvalidClientTokenId"

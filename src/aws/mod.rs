@@ -7,6 +7,7 @@ mod connect;
 mod error;
 mod iam;
 mod kms;
+mod objects;
 mod s3;
 
 pub use account::Account;
@@ -15,4 +16,5 @@ pub use connect::{tuned, Connector, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_SETTLE, SES
 pub use error::{from_sdk, redact, AwsError, AwsErrorDetail, ErrorKind, Op};
 pub use iam::RoleInfo;
 pub use kms::KeyInfo;
+pub use objects::ObjectVersion;
 pub use s3::{DefaultEncryption, LiveReplication, LiveRule};

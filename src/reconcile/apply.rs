@@ -4,7 +4,7 @@
 use futures::stream::{self, StreamExt, TryStreamExt};
 
 use super::retry::{until_propagated, Deadline};
-use super::statements::{edit_bucket_policy, edit_key_policy_of, Edit};
+use super::statements::{edit_bucket_policy, edit_key_policy_of, Edit, Written};
 use super::{destination, role, source, ReconcileError, DESTINATION_CONCURRENCY};
 use crate::aws::{Account, Connector, LiveReplication};
 use crate::plan::{Plan, ReplicationConfig, Resolved};
@@ -100,12 +100,21 @@ pub async fn apply(
     resolved.source_key = source_key;
     let plan = Plan::build(spec, resolved, &dest_keys)?;
 
-    // 3. Grants: role policy, key policies, bucket policies, all independent.
-    grant(src, &dests, &plan, deadline).await?;
-
-    // 4. The replication configuration, once the role can be used.
-    ensure_replication(src, spec, &plan, deadline).await?;
+    // 3. Grants: role policy, key policies, bucket policies, all independent; and
+    // 4. the replication configuration, switched on once every grant is written (while
+    //    writes to shared policies are still being verified against concurrent writers).
+    let written = Written::new();
+    let grants = grant(src, &dests, &plan, deadline, &written);
+    let switch_on = ensure_replication(src, spec, &plan, deadline, written.all(grant_count(&plan)));
+    futures::try_join!(grants, switch_on)?;
     Ok(plan)
+}
+
+/// How many edits [`grant`] marks written: the role policy and every statement.
+fn grant_count(plan: &Plan) -> usize {
+    1 + usize::from(plan.source_key_statement.is_some())
+        + plan.bucket_statements.len()
+        + plan.key_statements.len()
 }
 
 async fn grant(
@@ -113,6 +122,7 @@ async fn grant(
     dests: &[Account],
     plan: &Plan,
     deadline: Deadline,
+    written: &Written,
 ) -> Result<(), ReconcileError> {
     let source_key = async {
         if let Some(k) = &plan.source_key_statement {
@@ -123,8 +133,11 @@ async fn grant(
                 Edit::Upsert(&k.statement),
                 deadline,
                 !k.exclusive,
+                Some(written),
             )
             .await?;
+        } else {
+            written.mark();
         }
         Ok(())
     };
@@ -136,6 +149,7 @@ async fn grant(
             &b.sid,
             Edit::Upsert(&b.statement),
             deadline,
+            Some(written),
         )
     }));
     let keys = bounded(plan.key_statements.iter().map(|k| {
@@ -147,20 +161,21 @@ async fn grant(
             Edit::Upsert(&k.statement),
             deadline,
             !k.exclusive,
+            Some(written),
         )
     }));
-    futures::try_join!(
-        role::ensure_role_policy(src, plan),
-        source_key,
-        buckets,
-        keys
-    )?;
+    let role_policy = async {
+        role::ensure_role_policy(src, plan).await?;
+        written.mark();
+        Ok(())
+    };
+    futures::try_join!(role_policy, source_key, buckets, keys)?;
     Ok(())
 }
 
 /// Whether the live configuration has exactly the planned rules (id, priority, status,
 /// destination) under the planned role: the fields S3 reads back faithfully.
-fn same_rules(live: &LiveReplication, desired: &ReplicationConfig) -> bool {
+pub(super) fn same_rules(live: &LiveReplication, desired: &ReplicationConfig) -> bool {
     live.role == desired.role
         && live.rules.len() == desired.rules.len()
         && desired.rules.iter().all(|d| {
@@ -174,13 +189,14 @@ fn same_rules(live: &LiveReplication, desired: &ReplicationConfig) -> bool {
 }
 
 /// Writes the replication configuration unless the live one has the planned rules and was
-/// written from the same desired document (its digest is recorded on the role). Retries while
-/// the new role is not yet usable by S3.
+/// written from the same desired document (its digest is recorded on the role). Reads at once;
+/// writes only after `grants_written`. Retries while the new role is not yet usable by S3.
 async fn ensure_replication(
     src: &Account,
     spec: &Spec,
     plan: &Plan,
     deadline: Deadline,
+    grants_written: impl std::future::Future<Output = ()>,
 ) -> Result<(), ReconcileError> {
     let bucket = spec.source.bucket.as_str();
     let role_name = &plan.resolved.role_name;
@@ -191,6 +207,7 @@ async fn ensure_replication(
     {
         return Ok(());
     }
+    grants_written.await;
     until_propagated(deadline, "PutBucketReplication", || {
         src.put_replication(bucket, &plan.replication)
     })

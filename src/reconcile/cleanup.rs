@@ -142,7 +142,7 @@ async fn remove_destination(
         other => other?,
     };
     if scope == Scope::Destination {
-        edit_bucket_policy(&acct, d.bucket.as_str(), sid, Edit::Remove, deadline).await?;
+        edit_bucket_policy(&acct, d.bucket.as_str(), sid, Edit::Remove, deadline, None).await?;
     }
     let alias = destination_key_alias(source, &d.bucket);
     let key = match &d.kms_key {

@@ -8,6 +8,7 @@ mod cleanup;
 mod destination;
 mod error;
 mod keys;
+mod preview;
 mod retry;
 mod role;
 mod source;
@@ -16,6 +17,7 @@ mod statements;
 pub use apply::{apply, connect_destination, resolve_source};
 pub use cleanup::{cleanup, cleanup_removed};
 pub use error::ReconcileError;
+pub use preview::{preview, Action, Change, Preview};
 pub use retry::is_propagation_error;
 pub use retry::{backoff as retry_backoff, Deadline};
 

@@ -24,6 +24,42 @@ const MAX_ROUNDS: u32 = 12;
 /// Verifying reads after others changed the policy (keeping our statement) before we accept it.
 const MAX_VERIFICATIONS: u32 = 30;
 
+/// Counts policy edits whose first write is done (or that needed none), so the replication
+/// configuration can be switched on while shared policies are still being verified: S3 needs
+/// the grants written before objects flow, not our re-reads of them.
+pub struct Written(tokio::sync::Semaphore);
+
+impl Written {
+    pub fn new() -> Self {
+        Self(tokio::sync::Semaphore::new(0))
+    }
+
+    /// Marks one edit written.
+    pub fn mark(&self) {
+        self.0.add_permits(1);
+    }
+
+    /// Resolves once `n` edits are marked.
+    pub async fn all(&self, n: usize) {
+        let n = u32::try_from(n).unwrap_or(u32::MAX);
+        if let Ok(p) = self.0.acquire_many(n).await {
+            p.forget();
+        }
+    }
+}
+
+/// Marks its edit written once: at the first write, or when the edit ends without one.
+/// Not on failure: the request fails then, and nothing waiting for it may proceed.
+struct Mark<'a>(Option<&'a Written>);
+
+impl Mark<'_> {
+    fn fire(&mut self) {
+        if let Some(w) = self.0.take() {
+            w.mark();
+        }
+    }
+}
+
 /// What to do with the statement carrying `sid`.
 pub enum Edit<'a> {
     Upsert(&'a Value),
@@ -46,21 +82,22 @@ enum Write {
     Empty,
 }
 
-/// How one kind of policy is stored.
-struct Kind {
+/// How one kind of policy is stored, and who waits for the first write.
+struct Kind<'a> {
     limit: usize,
     /// Verify writes against concurrent writers (off for policies only this resource writes).
     shared: bool,
     /// Whether an empty policy is deleted (bucket policies) or left alone (key policies, which
     /// KMS requires).
     deletable: bool,
+    written: Option<&'a Written>,
 }
 
 /// Reads, edits and writes until a read shows the edit in place (or nothing needed changing).
 async fn converge<R, RF, W, WF>(
     acct: &Account,
     what: &str,
-    kind: Kind,
+    kind: Kind<'_>,
     edit: &Edit<'_>,
     sid: &str,
     mut read: R,
@@ -77,10 +114,12 @@ where
     // What the policy was after our last write, or at the last verifying read.
     let mut last: Option<Option<String>> = None;
     let mut window = std::time::Duration::ZERO;
+    let mut mark = Mark(kind.written);
     loop {
         let round_start = std::time::Instant::now();
         // `None`: the resource is gone (nothing to remove); `Some(None)`: no policy yet.
         let Some(current) = read().await? else {
+            mark.fire();
             return Ok(());
         };
         let mut doc = PolicyDocument::parse_or_new(current.as_deref()).map_err(|source| {
@@ -96,6 +135,7 @@ where
             // before that may still overwrite it, so look again once things are quiet.
             if writes == 0 || last.as_ref() == Some(&current) || verifications >= MAX_VERIFICATIONS
             {
+                mark.fire();
                 return Ok(());
             }
             verifications += 1;
@@ -131,6 +171,7 @@ where
                 last = Some(Some(text));
             }
             window = window.max(round_start.elapsed());
+            mark.fire();
             if acct.settle.is_zero() || !kind.shared {
                 return Ok(());
             }
@@ -154,6 +195,7 @@ pub async fn edit_bucket_policy(
     sid: &str,
     edit: Edit<'_>,
     deadline: Deadline,
+    written: Option<&Written>,
 ) -> Result<(), ReconcileError> {
     let what = format!(
         "bucket policy of {bucket} in account {} ({})",
@@ -184,6 +226,7 @@ pub async fn edit_bucket_policy(
             limit: BUCKET_POLICY_LIMIT,
             shared: true,
             deletable: true,
+            written,
         },
         &edit,
         sid,
@@ -203,7 +246,7 @@ pub async fn edit_key_policy(
     edit: Edit<'_>,
     deadline: Deadline,
 ) -> Result<(), ReconcileError> {
-    edit_key_policy_of(acct, key, sid, edit, deadline, true).await
+    edit_key_policy_of(acct, key, sid, edit, deadline, true, None).await
 }
 
 /// [`edit_key_policy`], for a key only this resource writes the policy of when `shared` is false.
@@ -214,6 +257,7 @@ pub async fn edit_key_policy_of(
     edit: Edit<'_>,
     deadline: Deadline,
     shared: bool,
+    written: Option<&Written>,
 ) -> Result<(), ReconcileError> {
     let what = format!("key policy of {key}");
     let removing = matches!(edit, Edit::Remove);
@@ -244,6 +288,7 @@ pub async fn edit_key_policy_of(
             limit: KEY_POLICY_LIMIT,
             shared,
             deletable: false,
+            written,
         },
         &edit,
         sid,

@@ -42,6 +42,10 @@ pub enum Verify {
     /// Read the live state in every account and evaluate the whole permission chain with the
     /// doctor; any broken link fails the request with the statement to add.
     Permissions,
+    /// `Permissions`, then canary objects sent through the configuration: each must be
+    /// reported COMPLETED and its replica found in every destination it must reach, under the
+    /// destination key, within the invocation's time; the canaries are removed afterwards.
+    Replication,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -35,14 +35,11 @@ pub fn parse(properties: &Value) -> Result<Spec, SpecErrors> {
     let verify = match f.string("Verify").as_deref() {
         None | Some("None") => Verify::None,
         Some("Permissions") => Verify::Permissions,
-        Some("Replication") => {
-            f.error("Verify", "\"Replication\" (a canary object) is not available in this version; use \"Permissions\"");
-            Verify::None
-        }
+        Some("Replication") => Verify::Replication,
         Some(other) => {
             f.error(
                 "Verify",
-                format!("must be None or Permissions, got {other:?}"),
+                format!("must be None, Permissions or Replication, got {other:?}"),
             );
             Verify::None
         }

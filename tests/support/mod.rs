@@ -434,6 +434,68 @@ impl Emulator {
         }
     }
 
+    /// Tag a bucket (replacing its tags), e.g. with the replication double's control tag.
+    pub async fn tag_bucket(
+        &self,
+        account: &str,
+        region: &str,
+        bucket: &str,
+        key: &str,
+        value: &str,
+    ) {
+        use aws_sdk_s3::types::{Tag, Tagging};
+        let tag = Tag::builder().key(key).value(value).build().unwrap();
+        self.s3(account, region)
+            .await
+            .put_bucket_tagging()
+            .bucket(bucket)
+            .tagging(Tagging::builder().tag_set(tag).build().unwrap())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("tag bucket {bucket}: {e:?}"));
+    }
+
+    /// Put an object (a user's data); returns its version id.
+    pub async fn put_object(&self, account: &str, region: &str, bucket: &str, key: &str) -> String {
+        let out = self
+            .s3(account, region)
+            .await
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(aws_sdk_s3::primitives::ByteStream::from_static(
+                b"user data",
+            ))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("put {bucket}/{key}: {e:?}"));
+        out.version_id().unwrap_or("null").to_owned()
+    }
+
+    /// Every object version and delete marker in a bucket, as `key@version`.
+    pub async fn object_versions(&self, account: &str, region: &str, bucket: &str) -> Vec<String> {
+        let out = self
+            .s3(account, region)
+            .await
+            .list_object_versions()
+            .bucket(bucket)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("list versions of {bucket}: {e:?}"));
+        let versions = out
+            .versions()
+            .iter()
+            .map(|v| (v.key().unwrap_or(""), v.version_id().unwrap_or("")));
+        let markers = out
+            .delete_markers()
+            .iter()
+            .map(|m| (m.key().unwrap_or(""), m.version_id().unwrap_or("")));
+        versions
+            .chain(markers)
+            .map(|(k, v)| format!("{k}@{v}"))
+            .collect()
+    }
+
     /// Create a customer-managed KMS key in `account`/`region`; returns its ARN.
     pub async fn create_key(&self, account: &str, region: &str) -> String {
         let kms = self.kms(account, region).await;

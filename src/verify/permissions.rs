@@ -1,0 +1,70 @@
+//! `Verify: Permissions`: read the live state back and evaluate every link of the permission
+//! chain with the doctor.
+
+use crate::aws::Connector;
+use crate::doctor::{self, Status};
+use crate::inspect::{self, Target};
+use crate::plan::Plan;
+use crate::spec::Spec;
+
+/// One line per broken link, each with the statement to add; empty when the chain is healthy.
+pub async fn broken_links(
+    conn: &Connector,
+    spec: &Spec,
+    plan: &Plan,
+) -> Result<Vec<String>, String> {
+    let target = Target::of_spec(spec, plan.resolved.source_region.clone());
+    let snapshot = inspect::snapshot(conn, &target)
+        .await
+        .map_err(|e| format!("could not read the live state: {e}"))?;
+    let findings = doctor::check(&snapshot);
+    for f in findings.iter().filter(|f| f.status == Status::CannotDecide) {
+        tracing::warn!(link = %f.link, detail = %f.detail, "verify: cannot decide");
+    }
+    let broken: Vec<String> = findings
+        .iter()
+        .filter(|f| f.status == Status::Fail)
+        .map(|f| {
+            let fix = f
+                .fix
+                .as_ref()
+                .map(|x| format!(" Add: {x}"))
+                .unwrap_or_default();
+            format!(
+                "{} ({} {} {}): {}.{fix}",
+                f.link, f.account, f.region, f.resource, f.detail
+            )
+        })
+        .collect();
+    if broken.is_empty() {
+        tracing::info!(
+            links = findings.len(),
+            "verify: every link of the permission chain passes"
+        );
+    }
+    Ok(broken)
+}
+
+/// Fails with every broken link.
+pub async fn verify(conn: &Connector, spec: &Spec, plan: &Plan) -> Result<(), String> {
+    let broken = broken_links(conn, spec, plan)
+        .await
+        .map_err(|e| format!("Verify: Permissions {e}"))?;
+    if broken.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "Verify: Permissions found {} broken link(s): {}",
+        broken.len(),
+        broken.join(" | ")
+    ))
+}
+
+/// The doctor's diagnosis, as a sentence to append to a replication failure.
+pub async fn diagnosis(conn: &Connector, spec: &Spec, plan: &Plan) -> String {
+    match broken_links(conn, spec, plan).await {
+        Ok(b) if b.is_empty() => "The doctor finds every link of the permission chain healthy; S3 gives the reason in its replication failure events (s3:Replication:OperationFailedReplication)".to_owned(),
+        Ok(b) => format!("The doctor finds {} broken link(s): {}", b.len(), b.join(" | ")),
+        Err(e) => format!("The doctor {e}"),
+    }
+}
