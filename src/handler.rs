@@ -259,7 +259,13 @@ async fn create_or_update(
             )
         }
     };
-    let (src, resolved) = match reconcile::resolve_source(conn, &spec).await {
+    // Destination credentials do not depend on the source identity: fetch both at once (the
+    // connector keeps them; a failure here is reported by `apply`, which asks again).
+    let (resolved, _) = futures::join!(
+        reconcile::resolve_source(conn, &spec),
+        reconcile::connect_destinations(conn, &spec)
+    );
+    let (src, resolved) = match resolved {
         Ok(x) => x,
         Err(e) => {
             return failed(

@@ -3,7 +3,9 @@
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 
+use super::destination::DestinationFacts;
 use super::retry::{until_propagated, Deadline};
+use super::source::SourceFacts;
 use super::statements::{edit_bucket_policy, edit_key_policy_of, Edit, Written};
 use super::{destination, role, source, ReconcileError, DESTINATION_CONCURRENCY};
 use crate::aws::{Account, Connector, LiveReplication};
@@ -51,6 +53,40 @@ pub async fn connect_destination(
         .await?)
 }
 
+/// Clients for every destination, in order (cached by the connector: a second call is free).
+pub async fn connect_destinations(
+    conn: &Connector,
+    spec: &Spec,
+) -> Result<Vec<Account>, ReconcileError> {
+    bounded(
+        spec.destinations
+            .iter()
+            .map(|d| connect_destination(conn, d)),
+    )
+    .await
+}
+
+/// Step 1 of Create/Update: read-only checks everywhere before changing anything anywhere.
+/// Both sides run to the end so that the answer is deterministic: a source problem is
+/// reported first.
+pub(super) async fn check_all(
+    src: &Account,
+    spec: &Spec,
+    resolved: &Resolved,
+    dests: &[Account],
+) -> Result<(SourceFacts, Vec<DestinationFacts>), ReconcileError> {
+    let (src_facts, dest_facts) = futures::join!(
+        source::check(src, spec, resolved),
+        bounded(
+            spec.destinations
+                .iter()
+                .zip(dests)
+                .map(|(d, a)| destination::check(a, d, &spec.source.bucket))
+        )
+    );
+    Ok((src_facts?, dest_facts?))
+}
+
 /// Converges everything to `spec`; returns the plan that now holds.
 pub async fn apply(
     conn: &Connector,
@@ -59,26 +95,9 @@ pub async fn apply(
     mut resolved: Resolved,
     deadline: Deadline,
 ) -> Result<Plan, ReconcileError> {
-    let dests = bounded(
-        spec.destinations
-            .iter()
-            .map(|d| connect_destination(conn, d)),
-    )
-    .await?;
+    let dests = connect_destinations(conn, spec).await?;
     let source_bucket = &spec.source.bucket;
-
-    // 1. Read-only checks everywhere before changing anything anywhere. Both sides run to the
-    //    end so that the answer is deterministic: a source problem is reported first.
-    let (src_facts, dest_facts) = futures::join!(
-        source::check(src, spec, &resolved),
-        bounded(
-            spec.destinations
-                .iter()
-                .zip(&dests)
-                .map(|(d, a)| destination::check(a, d, source_bucket))
-        )
-    );
-    let (src_facts, dest_facts) = (src_facts?, dest_facts?);
+    let (src_facts, dest_facts) = check_all(src, spec, &resolved, &dests).await?;
 
     // 2. Create what is missing: source side (versioning, key, role) ∥ each destination.
     let trust = crate::plan::policy::trust_policy(&resolved);

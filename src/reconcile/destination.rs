@@ -40,14 +40,21 @@ pub async fn check(
         }
         Some(_) => true,
     };
-    let versioned = exists && acct.versioning_enabled(bucket).await?;
-    let key = match &d.kms_key {
-        DestinationKey::None => None,
-        DestinationKey::Existing(arn) => Some(keys::check_usable(acct, arn.as_str()).await?),
-        DestinationKey::Create => {
-            keys::find_created(acct, &destination_key_alias(source, &d.bucket)).await?
+    let versioned =
+        async { Ok::<_, ReconcileError>(exists && acct.versioning_enabled(bucket).await?) };
+    let key = async {
+        match &d.kms_key {
+            DestinationKey::None => Ok(None),
+            DestinationKey::Existing(arn) => {
+                Ok(Some(keys::check_usable(acct, arn.as_str()).await?))
+            }
+            DestinationKey::Create => {
+                keys::find_created(acct, &destination_key_alias(source, &d.bucket)).await
+            }
         }
     };
+    let (versioned, key) = futures::join!(versioned, key);
+    let (versioned, key) = (versioned?, key?);
     Ok(DestinationFacts {
         exists,
         versioned,

@@ -14,7 +14,7 @@ mod role;
 mod source;
 mod statements;
 
-pub use apply::{apply, connect_destination, resolve_source};
+pub use apply::{apply, connect_destination, connect_destinations, resolve_source};
 pub use cleanup::{cleanup, cleanup_removed};
 pub use error::ReconcileError;
 pub use preview::{preview, Action, Change, Preview};

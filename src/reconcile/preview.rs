@@ -6,8 +6,8 @@
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::apply::{bounded, connect_destination, resolve_source, same_rules};
-use super::{destination, source, ReconcileError};
+use super::apply::{check_all, connect_destinations, resolve_source, same_rules};
+use super::ReconcileError;
 use crate::aws::Account;
 use crate::aws::Connector;
 use crate::plan::names::{key_placeholder, tags, KEY_PLACEHOLDER_ID, ROLE_POLICY_NAME};
@@ -79,23 +79,9 @@ fn updated_if(differs: bool) -> Action {
 /// Reads everything Create/Update would touch and reports the difference. Read-only.
 pub async fn preview(conn: &Connector, spec: &Spec) -> Result<Preview, ReconcileError> {
     let (src, mut resolved) = resolve_source(conn, spec).await?;
-    let dests = bounded(
-        spec.destinations
-            .iter()
-            .map(|d| connect_destination(conn, d)),
-    )
-    .await?;
+    let dests = connect_destinations(conn, spec).await?;
     let source_bucket = &spec.source.bucket;
-    let (src_facts, dest_facts) = futures::join!(
-        source::check(&src, spec, &resolved),
-        bounded(
-            spec.destinations
-                .iter()
-                .zip(&dests)
-                .map(|(d, a)| destination::check(a, d, source_bucket))
-        )
-    );
-    let (src_facts, dest_facts) = (src_facts?, dest_facts?);
+    let (src_facts, dest_facts) = check_all(&src, spec, &resolved, &dests).await?;
     let mut changes = Vec::new();
 
     let src_arn = bucket_arn(&src, source_bucket.as_str());

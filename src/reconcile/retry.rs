@@ -34,6 +34,9 @@ pub fn is_propagation_error(err: &AwsError) -> bool {
     }
 }
 
+/// Time kept free before the deadline: no retry starts later than this.
+const RESERVE: Duration = Duration::from_secs(1);
+
 /// Wait before retry `n` (n ≥ 1): between half and all of 0.5 s × 2ⁿ (1 s, 2 s, 4 s, then 8 s).
 pub fn backoff(attempt: u32) -> Duration {
     let cap = Duration::from_millis(500u64.saturating_mul(1 << attempt.min(4)));
@@ -55,8 +58,9 @@ where
         match f().await {
             Err(e) if is_propagation_error(&e) => {
                 attempt += 1;
-                let wait = backoff(attempt);
-                if deadline.remaining() <= wait + Duration::from_secs(1) {
+                // Near the deadline, one last shorter wait rather than giving up early.
+                let wait = backoff(attempt).min(deadline.remaining().saturating_sub(RESERVE));
+                if wait.is_zero() {
                     tracing::warn!(
                         what,
                         attempts = attempt,

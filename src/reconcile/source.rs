@@ -41,28 +41,38 @@ pub async fn check(
         }
         Some(_) => {}
     }
-    if let Some(live) = acct.replication(bucket).await? {
-        if live.role != r.role_arn.as_str() && !spec.take_over_existing_replication {
-            let rules: Vec<String> = live
-                .rules
-                .iter()
-                .map(|x| format!("{} → {}", x.id, x.destination_bucket))
-                .collect();
-            return Err(ReconcileError::ForeignReplication {
-                bucket: bucket.to_owned(),
-                role: live.role,
-                rules: rules.join(", "),
-            });
+    // The bucket exists here: its other reads are independent of each other.
+    let owner = async {
+        if let Some(live) = acct.replication(bucket).await? {
+            if live.role != r.role_arn.as_str() && !spec.take_over_existing_replication {
+                let rules: Vec<String> = live
+                    .rules
+                    .iter()
+                    .map(|x| format!("{} → {}", x.id, x.destination_bucket))
+                    .collect();
+                return Err(ReconcileError::ForeignReplication {
+                    bucket: bucket.to_owned(),
+                    role: live.role,
+                    rules: rules.join(", "),
+                });
+            }
         }
-    }
-    let versioned = acct.versioning_enabled(bucket).await?;
-    let key = match &spec.source.kms_key {
-        SourceKey::Existing(arn) => Some(keys::check_usable(acct, arn.as_str()).await?),
-        SourceKey::Create => {
-            keys::find_created(acct, &source_key_alias(&spec.source.bucket)).await?
-        }
-        SourceKey::Discover => discover_key(acct, bucket).await?,
+        Ok(())
     };
+    let versioned = async { Ok::<_, ReconcileError>(acct.versioning_enabled(bucket).await?) };
+    let key = async {
+        match &spec.source.kms_key {
+            SourceKey::Existing(arn) => Ok(Some(keys::check_usable(acct, arn.as_str()).await?)),
+            SourceKey::Create => {
+                keys::find_created(acct, &source_key_alias(&spec.source.bucket)).await
+            }
+            SourceKey::Discover => discover_key(acct, bucket).await,
+        }
+    };
+    // Run to the end, then report in a fixed order: the same answer whichever fails first.
+    let (owner, versioned, key) = futures::join!(owner, versioned, key);
+    owner?;
+    let (versioned, key) = (versioned?, key?);
     Ok(SourceFacts { versioned, key })
 }
 

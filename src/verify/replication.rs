@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use super::canary::{self, Canary};
 use crate::aws::{Account, AwsError, Connector};
 use crate::plan::Plan;
-use crate::reconcile::{connect_destination, Deadline, ReconcileError};
+use crate::reconcile::{connect_destinations, Deadline, ReconcileError};
 use crate::spec::Spec;
 
 /// Time kept back from the deadline (at most a third of what is left) for removing the
@@ -89,13 +89,9 @@ pub async fn verify(
     deadline: Deadline,
     token: &str,
 ) -> Result<(), ReplicationFailure> {
-    let dests = futures::future::try_join_all(
-        spec.destinations
-            .iter()
-            .map(|d| connect_destination(conn, d)),
-    )
-    .await
-    .map_err(ReplicationFailure::Connect)?;
+    let dests = connect_destinations(conn, spec)
+        .await
+        .map_err(ReplicationFailure::Connect)?;
     let canaries = canary::canaries(&plan.replication, token);
     let until = wait_limit(deadline);
     let mut written = Vec::new();
