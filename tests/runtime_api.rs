@@ -268,15 +268,7 @@ impl Rie {
                 .args(["--runtime-api-address", &format!("127.0.0.1:{api_port}")])
                 .arg(bootstrap)
                 .current_dir(Path::new(bootstrap).parent().expect("bootstrap dir"));
-            for (k, _) in std::env::vars_os() {
-                let name = k.to_string_lossy();
-                if name.starts_with("AWS_")
-                    || name.starts_with("LAMBDA_")
-                    || name.starts_with("_LAMBDA")
-                {
-                    cmd.env_remove(&k);
-                }
-            }
+            support::scrub_aws_env(&mut cmd);
             cmd.envs(emu.provider_env(HOME_REGION))
                 .env("AWS_LAMBDA_FUNCTION_NAME", FUNCTION_NAME)
                 .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")

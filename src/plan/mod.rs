@@ -175,6 +175,20 @@ impl Plan {
         })
     }
 
+    /// The destination bucket-policy statements, which depend on no key: known before any key
+    /// is created, so they can be written while keys are made. Equal to those of
+    /// [`Plan::build`] for the same spec and names.
+    pub fn bucket_statements(spec: &Spec, resolved: &Resolved) -> Vec<BucketStatement> {
+        let keyless = Resolved {
+            source_key: None,
+            ..resolved.clone()
+        };
+        let none = vec![None; spec.destinations.len()];
+        destination_plans(spec, &keyless, &none)
+            .map(|d| bucket_statements(&keyless, &d))
+            .unwrap_or_default()
+    }
+
     /// `Data` of the response, readable with `Fn::GetAtt`.
     pub fn response_data(&self) -> BTreeMap<String, String> {
         let join = |f: &dyn Fn(&DestinationPlan) -> String| -> String {

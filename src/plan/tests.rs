@@ -410,3 +410,30 @@ fn organization_id_is_validated() {
     .unwrap_err();
     assert!(err.to_string().contains("OrganizationId"), "{err}");
 }
+
+#[test]
+fn bucket_statements_are_known_before_any_key() {
+    let plan = build(&two_destinations());
+    let early = Plan::bucket_statements(&two_destinations(), &plan.resolved);
+    assert_eq!(early.len(), 2);
+    assert_eq!(early, plan.bucket_statements);
+
+    let org = spec_of(json!({
+        "SourceBucket": "src-bucket", "OrganizationId": "o-a1b2c3d4e5",
+        "Destinations": [
+            {"Bucket": "dst-a", "AccountId": "222222222222", "Region": "us-west-2", "Prefix": "a/", "Priority": "1", "KmsKeyArn": "Create"},
+            {"Bucket": "dst-a", "AccountId": "222222222222", "Region": "us-west-2", "Prefix": "b/", "Priority": "2", "Id": "second", "KmsKeyArn": "Create"}
+        ]
+    }));
+    let r = Resolved::new(
+        &org,
+        AccountId::parse("111111111111").unwrap(),
+        Region::parse("eu-west-1").unwrap(),
+        Some("arn:aws:kms:eu-west-1:111111111111:key/src".into()),
+    );
+    let key = Some("arn:aws:kms:us-west-2:222222222222:key/k-a".to_owned());
+    let plan = Plan::build(&org, r, &[key.clone(), key]).unwrap();
+    let early = Plan::bucket_statements(&org, &plan.resolved);
+    assert_eq!(early.len(), 1, "one statement per bucket");
+    assert_eq!(early, plan.bucket_statements);
+}

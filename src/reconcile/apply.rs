@@ -99,13 +99,21 @@ pub async fn apply(
     let source_bucket = &spec.source.bucket;
     let (src_facts, dest_facts) = check_all(src, spec, &resolved, &dests).await?;
 
-    // 2. Create what is missing: source side (versioning, key, role) ∥ each destination.
+    // 2. Create what is missing: source side (versioning, key, role) ∥ each destination; and
+    //    meanwhile the destination bucket-policy statements, which need the role (their
+    //    principal) and the bucket but no key: their settle-and-verify overlaps key creation.
+    let written = Written::new();
+    let role_ready = Gate::new();
+    let bucket_ready: Vec<Gate> = dest_facts.iter().map(|_| Gate::new()).collect();
     let trust = crate::plan::policy::trust_policy(&resolved);
+    let names = resolved.clone();
     let source_side = async {
-        let (key, ()) = futures::try_join!(
-            source::prepare(src, spec, &src_facts),
-            role::ensure_role(src, &resolved, &trust)
-        )?;
+        let role = async {
+            role::ensure_role(src, &names, &trust).await?;
+            role_ready.open();
+            Ok(())
+        };
+        let (key, ()) = futures::try_join!(source::prepare(src, spec, &src_facts), role)?;
         Ok::<_, ReconcileError>(key)
     };
     let dest_side = bounded(
@@ -113,23 +121,71 @@ pub async fn apply(
             .iter()
             .zip(&dests)
             .zip(&dest_facts)
-            .map(|((d, a), f)| destination::prepare(a, d, source_bucket, f)),
+            .zip(&bucket_ready)
+            .map(|(((d, a), f), ready)| async move {
+                let key = destination::prepare(a, d, source_bucket, f).await?;
+                ready.open();
+                Ok(key)
+            }),
     );
-    let (source_key, dest_keys) = futures::try_join!(source_side, dest_side)?;
-    resolved.source_key = source_key;
-    let plan = Plan::build(spec, resolved, &dest_keys)?;
-
-    // 3. Grants: role policy, key policies, bucket policies, all independent; and
-    // 4. the replication configuration, switched on once every grant is written (while
-    //    writes to shared policies are still being verified against concurrent writers).
-    let written = Written::new();
-    let grants = grant(src, &dests, &plan, deadline, &written);
-    let switch_on = ensure_replication(src, spec, &plan, deadline, written.all(grant_count(&plan)));
-    futures::try_join!(grants, switch_on)?;
+    let bucket_statements = Plan::bucket_statements(spec, &resolved);
+    let bucket_grants = async {
+        role_ready.wait().await;
+        bounded(bucket_statements.iter().map(|b| async {
+            bucket_ready[b.dest_index].wait().await;
+            let acct = &dests[b.dest_index];
+            let edit = Edit::Upsert(&b.statement);
+            edit_bucket_policy(
+                acct,
+                b.bucket.as_str(),
+                &b.sid,
+                edit,
+                deadline,
+                Some(&written),
+            )
+            .await
+        }))
+        .await
+        .map(drop)
+    };
+    let rest = async {
+        // Boxed: the SDK's futures are large, and nested joins of them overflow a thread's
+        // stack in unoptimised builds.
+        let (source_key, dest_keys) =
+            futures::try_join!(Box::pin(source_side), Box::pin(dest_side))?;
+        resolved.source_key = source_key;
+        let plan = Plan::build(spec, resolved, &dest_keys)?;
+        // 3. Grants: role policy and key policies, independent of each other; and
+        // 4. the replication configuration, switched on once every grant is written (while
+        //    writes to shared policies are still being verified against concurrent writers).
+        let grants = grant(src, &dests, &plan, deadline, &written);
+        let all = written.all(grant_count(&plan));
+        let switch_on = ensure_replication(src, spec, &plan, deadline, all);
+        futures::try_join!(Box::pin(grants), Box::pin(switch_on))?;
+        Ok(plan)
+    };
+    let ((), plan) = futures::try_join!(Box::pin(bucket_grants), Box::pin(rest))?;
     Ok(plan)
 }
 
-/// How many edits [`grant`] marks written: the role policy and every statement.
+/// A one-way gate: closed until [`Gate::open`], then every [`Gate::wait`] passes at once.
+/// (A semaphore with no permits: waiting acquires one, which fails at once once it is closed.)
+struct Gate(tokio::sync::Semaphore);
+
+impl Gate {
+    fn new() -> Self {
+        Self(tokio::sync::Semaphore::new(0))
+    }
+    fn open(&self) {
+        self.0.close();
+    }
+    async fn wait(&self) {
+        let _ = self.0.acquire().await;
+    }
+}
+
+/// How many edits are marked written before the configuration is switched on: the role policy
+/// and every statement.
 fn grant_count(plan: &Plan) -> usize {
     1 + usize::from(plan.source_key_statement.is_some())
         + plan.bucket_statements.len()
@@ -160,17 +216,6 @@ async fn grant(
         }
         Ok(())
     };
-    let buckets = bounded(plan.bucket_statements.iter().map(|b| {
-        let acct = &dests[b.dest_index];
-        edit_bucket_policy(
-            acct,
-            b.bucket.as_str(),
-            &b.sid,
-            Edit::Upsert(&b.statement),
-            deadline,
-            Some(written),
-        )
-    }));
     let keys = bounded(plan.key_statements.iter().map(|k| {
         let acct = &dests[k.dest_index];
         edit_key_policy_of(
@@ -188,7 +233,7 @@ async fn grant(
         written.mark();
         Ok(())
     };
-    futures::try_join!(role_policy, source_key, buckets, keys)?;
+    futures::try_join!(role_policy, source_key, keys)?;
     Ok(())
 }
 

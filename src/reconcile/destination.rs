@@ -71,6 +71,37 @@ pub async fn prepare(
     facts: &DestinationFacts,
 ) -> Result<Option<String>, ReconcileError> {
     let bucket = d.bucket.as_str();
+    if facts.exists {
+        // An existing bucket: versioning and the key are independent.
+        let versioning = async {
+            if !facts.versioned {
+                acct.enable_versioning(bucket).await?;
+            }
+            Ok(())
+        };
+        let ((), key) = futures::try_join!(versioning, replica_key(acct, d, source, facts))?;
+        return Ok(key);
+    }
+    // A new bucket gets the key as its default encryption: key first.
+    let key = replica_key(acct, d, source, facts).await?;
+    acct.create_bucket(bucket).await?;
+    acct.block_public_access(bucket).await?;
+    acct.enforce_bucket_owner(bucket).await?;
+    if let Some(key) = &key {
+        acct.put_default_kms_encryption(bucket, key).await?;
+    }
+    acct.enable_versioning(bucket).await?;
+    Ok(key)
+}
+
+/// The replica key: the known one, or (`Create`) ours.
+async fn replica_key(
+    acct: &Account,
+    d: &Destination,
+    source: &BucketName,
+    facts: &DestinationFacts,
+) -> Result<Option<String>, ReconcileError> {
+    let bucket = d.bucket.as_str();
     let key = match (&d.kms_key, &facts.key) {
         (DestinationKey::Create, None) => {
             let description = format!("Encrypts replicas from s3://{source} in s3://{bucket} (created by the Custom::S3Replication provider)");
@@ -86,16 +117,5 @@ pub async fn prepare(
         }
         (_, known) => known.clone(),
     };
-    if !facts.exists {
-        acct.create_bucket(bucket).await?;
-        acct.block_public_access(bucket).await?;
-        acct.enforce_bucket_owner(bucket).await?;
-        if let Some(key) = &key {
-            acct.put_default_kms_encryption(bucket, key).await?;
-        }
-    }
-    if !facts.versioned {
-        acct.enable_versioning(bucket).await?;
-    }
     Ok(key)
 }

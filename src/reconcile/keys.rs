@@ -80,7 +80,9 @@ pub async fn ensure_created(
         (tags::SOURCE_BUCKET, source.as_str()),
     ];
     let arn = acct.create_key(description, &key_tags).await?;
-    if let Err(e) = acct.create_alias(alias, &arn).await {
+    let (named, rotating) =
+        futures::join!(acct.create_alias(alias, &arn), acct.enable_rotation(&arn));
+    if let Err(e) = named {
         // A concurrent run created the alias first: retire our duplicate (it encrypts nothing).
         if e.is("AlreadyExistsException") {
             acct.schedule_key_deletion(&arn, 7).await?;
@@ -88,7 +90,7 @@ pub async fn ensure_created(
         }
         return Err(e.into());
     }
-    acct.enable_rotation(&arn).await?;
+    rotating?;
     Ok(arn)
 }
 

@@ -96,9 +96,23 @@ pub async fn prepare(
     facts: &SourceFacts,
 ) -> Result<Option<String>, ReconcileError> {
     let bucket = spec.source.bucket.as_str();
-    if !facts.versioned {
-        acct.enable_versioning(bucket).await?;
-    }
+    let versioning = async {
+        if !facts.versioned {
+            acct.enable_versioning(bucket).await?;
+        }
+        Ok(())
+    };
+    let ((), key) = futures::try_join!(versioning, prepare_key(acct, spec, facts))?;
+    Ok(key)
+}
+
+/// The source key: the known one, or (`Create`) ours, made the bucket's default encryption.
+async fn prepare_key(
+    acct: &Account,
+    spec: &Spec,
+    facts: &SourceFacts,
+) -> Result<Option<String>, ReconcileError> {
+    let bucket = spec.source.bucket.as_str();
     if spec.source.kms_key != SourceKey::Create {
         return Ok(facts.key.clone());
     }

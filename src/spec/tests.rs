@@ -265,3 +265,23 @@ fn all_errors_are_reported_together() {
     );
     assert!(errs.len() >= 5, "{errs:?}");
 }
+
+#[test]
+fn verify_accepts_its_three_values_and_names_them_when_wrong() {
+    assert_eq!(parse(&props(json!({}))).unwrap().verify, Verify::None);
+    for (text, want) in [
+        ("None", Verify::None),
+        ("Permissions", Verify::Permissions),
+        ("Replication", Verify::Replication),
+    ] {
+        assert_eq!(
+            parse(&props(json!({ "Verify": text }))).unwrap().verify,
+            want
+        );
+    }
+    let msg = error_for(props(json!({"Verify": "replication"})), "Verify");
+    assert!(
+        msg.contains("None, Permissions or Replication") && msg.contains("\"replication\""),
+        "{msg}"
+    );
+}

@@ -184,7 +184,8 @@ async fn wait_for_replication(
             .and_then(|o| o.replication_status);
         let (key, version) = (w.canary.key.clone(), w.version.clone());
         match status.as_deref() {
-            Some("COMPLETED") => return Ok(()),
+            // The SDK's enum also has COMPLETE; S3 documents COMPLETED for a source object.
+            Some("COMPLETED" | "COMPLETE") => return Ok(()),
             Some("FAILED") => {
                 return Err(ReplicationFailure::Failed {
                     bucket: bucket.to_owned(),

@@ -855,15 +855,7 @@ impl Emulator {
     ) -> Invocation {
         let mut cmd = tokio::process::Command::new(bootstrap_path());
         cmd.arg("invoke").arg("-");
-        for (k, _) in std::env::vars_os() {
-            let name = k.to_string_lossy();
-            if name.starts_with("AWS_")
-                || name.starts_with("LAMBDA_")
-                || name.starts_with("_LAMBDA")
-            {
-                cmd.env_remove(&k);
-            }
-        }
+        scrub_aws_env(&mut cmd);
         cmd.envs(self.provider_env(region));
         cmd.envs(extra_env.iter().copied());
         cmd.stdin(Stdio::piped())
@@ -904,6 +896,17 @@ impl Drop for Emulator {
 /// The outcome of one `bootstrap invoke`.
 /// The binary the tests run: `$PROVIDER_BOOTSTRAP` (scripts/test.sh points it at the release
 /// build) or the debug build cargo made for this test.
+/// Removes every AWS and Lambda variable of this process from `cmd`'s environment, so a child
+/// sees only what the test gives it (never the machine's credentials or region).
+pub fn scrub_aws_env(cmd: &mut tokio::process::Command) {
+    for (k, _) in std::env::vars_os() {
+        let name = k.to_string_lossy();
+        if name.starts_with("AWS_") || name.starts_with("LAMBDA_") || name.starts_with("_LAMBDA") {
+            cmd.env_remove(&k);
+        }
+    }
+}
+
 pub fn bootstrap_path() -> PathBuf {
     std::env::var_os("PROVIDER_BOOTSTRAP")
         .filter(|p| !p.is_empty())
