@@ -389,6 +389,8 @@ struct Analysis {
     /// The critical path with the settle wait before each verifying policy read.
     critical_verified: Duration,
     by_verb: BTreeMap<String, usize>,
+    /// Every call, by start: `[start ms, end ms, operation, account, resource]` (perf.json only).
+    timeline: Vec<Value>,
 }
 
 fn label(c: &Call) -> String {
@@ -511,7 +513,12 @@ fn analyse(raw: &[Call], wall: Duration, src_account: &str, settle: Duration) ->
     for c in calls.iter().filter(|c| c.mutating) {
         *by_verb.entry(c.operation.to_owned()).or_insert(0) += 1;
     }
+    let timeline = calls
+        .iter()
+        .map(|c| json!([ms(c.start), ms(c.end), c.operation, c.account, c.resource]))
+        .collect();
     Analysis {
+        timeline,
         wall,
         calls: calls.len(),
         mutating: calls.iter().filter(|c| c.mutating).count(),
@@ -608,7 +615,7 @@ fn analysis_json(a: &Analysis) -> Value {
         "sum_latency_ms": ms(a.sum), "busy_ms": ms(a.busy),
         "executed_chain_ms": ms(a.executed), "executed_chain": a.executed_path,
         "critical_path_ms": ms(a.critical), "critical_path_with_settle_ms": ms(a.critical_verified), "critical_path": a.critical_path,
-        "mutations_by_verb": a.by_verb,
+        "mutations_by_verb": a.by_verb, "timeline": a.timeline,
     })
 }
 

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
-use super::{from_sdk, AwsError, CallLog, Op};
+use super::{from_sdk, AwsError, CallLog, InFlight, Op, Slot};
 use crate::spec::{AccountId, Region};
 
 /// Where calls go: an account (own or assumed credentials) and a region.
@@ -17,6 +17,8 @@ pub struct Account {
     pub(super) kms: aws_sdk_kms::Client,
     pub(super) iam: aws_sdk_iam::Client,
     pub(super) log: CallLog,
+    /// Shared by every account of one invocation: bounds the AWS calls in flight.
+    pub(super) in_flight: InFlight,
     /// How long to wait before re-reading a shared policy this invocation just wrote, to catch
     /// a concurrent writer's overwrite (see `reconcile::statements`).
     pub settle: std::time::Duration,
@@ -34,6 +36,7 @@ impl Account {
         region: Region,
         config: &aws_config::SdkConfig,
         log: CallLog,
+        in_flight: InFlight,
         settle: std::time::Duration,
     ) -> Self {
         let s3_config = aws_sdk_s3::config::Builder::from(config)
@@ -46,8 +49,20 @@ impl Account {
             id,
             region,
             log,
+            in_flight,
             settle,
         }
+    }
+
+    /// Takes one call slot for a sequence of calls that must follow each other closely (see
+    /// [`InFlight`]): returns these clients with calls that take no further slot, and the slot.
+    pub async fn reserve_slot(&self) -> (Account, Slot) {
+        let slot = self.in_flight.acquire().await;
+        let held = Account {
+            in_flight: self.in_flight.within_held_slot(),
+            ..self.clone()
+        };
+        (held, slot)
     }
 
     /// Runs one SDK call: records and times it, logs mutations, and classifies failures.
@@ -63,6 +78,7 @@ impl Account {
         R: std::fmt::Debug + Send + Sync + 'static,
     {
         panic_if_configured(op);
+        let _slot = self.in_flight.acquire().await;
         let start = Instant::now();
         let result = fut.await;
         let (account, region) = (self.id.as_str(), self.region.as_str());

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use tokio::sync::{Mutex, OnceCell};
 
 use super::account::op;
-use super::{from_sdk, Account, AwsError, AwsErrorDetail, CallLog};
+use super::{from_sdk, Account, AwsError, AwsErrorDetail, CallLog, InFlight};
 use crate::spec::{AccountId, Region, RoleArn};
 
 const GET_CALLER_IDENTITY: super::Op =
@@ -48,13 +48,17 @@ type AssumeKey = (String, Option<String>);
 type Assumed = (AccountId, SharedCredentialsProvider);
 
 /// Hands out one [`Account`] per (credentials, region), creating credentials at most once per
-/// invocation.
+/// invocation and clients at most once per account and region (destinations that share an
+/// account and region share its clients and their connection pools).
 pub struct Connector {
     base: SdkConfig,
     log: CallLog,
+    in_flight: InFlight,
     /// Assumed credentials by role ARN + external id.
     assumed: Mutex<HashMap<AssumeKey, Arc<OnceCell<Assumed>>>>,
     own_account: Mutex<Option<AccountId>>,
+    /// Clients by credentials (`None`: the function's own) and region.
+    accounts: std::sync::Mutex<HashMap<(Option<AssumeKey>, Region), Account>>,
     settle: Duration,
 }
 
@@ -67,8 +71,10 @@ impl Connector {
         Self {
             base: tuned(base, DEFAULT_ATTEMPT_TIMEOUT),
             log,
+            in_flight: InFlight::default(),
             assumed: Mutex::default(),
             own_account: Mutex::default(),
+            accounts: std::sync::Mutex::default(),
             settle: DEFAULT_SETTLE,
         }
     }
@@ -106,13 +112,7 @@ impl Connector {
             Some(role) => self.assumed(role, None, region).await,
             None => {
                 let id = self.own_account(region).await?;
-                Ok(Account::new(
-                    id,
-                    region.clone(),
-                    &self.config_for(region, None),
-                    self.log.clone(),
-                    self.settle,
-                ))
+                Ok(self.account(None, id, region, None))
             }
         }
     }
@@ -132,13 +132,32 @@ impl Connector {
             .get_or_try_init(|| self.assume(role, external_id, region))
             .await?
             .clone();
-        Ok(Account::new(
-            id,
-            region.clone(),
-            &self.config_for(region, Some(creds)),
-            self.log.clone(),
-            self.settle,
-        ))
+        let key = (role.to_string(), external_id.map(str::to_owned));
+        Ok(self.account(Some(key), id, region, Some(creds)))
+    }
+
+    /// The clients for these credentials in `region`, built on first use.
+    fn account(
+        &self,
+        key: Option<AssumeKey>,
+        id: AccountId,
+        region: &Region,
+        creds: Option<SharedCredentialsProvider>,
+    ) -> Account {
+        let mut accounts = self.accounts.lock().unwrap_or_else(|p| p.into_inner());
+        accounts
+            .entry((key, region.clone()))
+            .or_insert_with(|| {
+                Account::new(
+                    id,
+                    region.clone(),
+                    &self.config_for(region, creds),
+                    self.log.clone(),
+                    self.in_flight.clone(),
+                    self.settle,
+                )
+            })
+            .clone()
     }
 
     fn config_for(&self, region: &Region, creds: Option<SharedCredentialsProvider>) -> SdkConfig {
@@ -158,8 +177,10 @@ impl Connector {
             return Ok(id.clone());
         }
         let sts = aws_sdk_sts::Client::new(&self.config_for(region, None));
+        let slot = self.in_flight.acquire().await;
         let start = std::time::Instant::now();
         let result = sts.get_caller_identity().send().await;
+        drop(slot);
         self.log.record(
             GET_CALLER_IDENTITY,
             "self",
@@ -206,8 +227,10 @@ impl Connector {
             .role_arn(role.as_str())
             .role_session_name(SESSION_NAME)
             .set_external_id(external_id.map(str::to_owned));
+        let slot = self.in_flight.acquire().await;
         let start = std::time::Instant::now();
         let result = req.send().await;
+        drop(slot);
         let account = role.account().as_str();
         self.log.record(
             ASSUME_ROLE,

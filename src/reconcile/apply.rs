@@ -4,6 +4,7 @@
 use futures::stream::{self, StreamExt, TryStreamExt};
 
 use super::destination::DestinationFacts;
+use super::gate::Gate;
 use super::retry::{until_propagated, Deadline};
 use super::source::SourceFacts;
 use super::statements::{edit_bucket_policy, edit_key_policy_of, Edit, Written};
@@ -101,7 +102,8 @@ pub async fn apply(
 
     // 2. Create what is missing: source side (versioning, key, role) ∥ each destination; and
     //    meanwhile the destination bucket-policy statements, which need the role (their
-    //    principal) and the bucket but no key: their settle-and-verify overlaps key creation.
+    //    principal) and the bucket to exist, nothing else: their settle-and-verify overlaps
+    //    versioning and key creation.
     let written = Written::new();
     let role_ready = Gate::new();
     let bucket_ready: Vec<Gate> = dest_facts.iter().map(|_| Gate::new()).collect();
@@ -122,10 +124,8 @@ pub async fn apply(
             .zip(&dests)
             .zip(&dest_facts)
             .zip(&bucket_ready)
-            .map(|(((d, a), f), ready)| async move {
-                let key = destination::prepare(a, d, source_bucket, f).await?;
-                ready.open();
-                Ok(key)
+            .map(|(((d, a), f), bucket_exists)| {
+                destination::prepare(a, d, source_bucket, f, bucket_exists)
             }),
     );
     let bucket_statements = Plan::bucket_statements(spec, &resolved);
@@ -166,22 +166,6 @@ pub async fn apply(
     };
     let ((), plan) = futures::try_join!(Box::pin(bucket_grants), Box::pin(rest))?;
     Ok(plan)
-}
-
-/// A one-way gate: closed until [`Gate::open`], then every [`Gate::wait`] passes at once.
-/// (A semaphore with no permits: waiting acquires one, which fails at once once it is closed.)
-struct Gate(tokio::sync::Semaphore);
-
-impl Gate {
-    fn new() -> Self {
-        Self(tokio::sync::Semaphore::new(0))
-    }
-    fn open(&self) {
-        self.0.close();
-    }
-    async fn wait(&self) {
-        let _ = self.0.acquire().await;
-    }
 }
 
 /// How many edits are marked written before the configuration is switched on: the role policy

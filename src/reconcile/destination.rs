@@ -1,5 +1,6 @@
 //! One destination: its bucket (optionally created), versioning, and replica key.
 
+use super::gate::Gate;
 use super::keys;
 use super::ReconcileError;
 use crate::aws::Account;
@@ -63,15 +64,20 @@ pub async fn check(
 }
 
 /// Creates what is missing: the bucket (versioned, public access blocked, bucket owner enforced,
-/// default SSE-KMS with the replica key), versioning, the replica key. Returns the key ARN.
-pub async fn prepare(
+/// default SSE-KMS with the replica key), versioning, the replica key. Opens `bucket_exists` as
+/// soon as the bucket exists (at once for an existing one), for the steps that need nothing
+/// else of it. Returns the key ARN.
+pub(super) async fn prepare(
     acct: &Account,
     d: &Destination,
     source: &BucketName,
     facts: &DestinationFacts,
+    bucket_exists: &Gate,
 ) -> Result<Option<String>, ReconcileError> {
     let bucket = d.bucket.as_str();
+    let key = replica_key(acct, d, source, facts);
     if facts.exists {
+        bucket_exists.open();
         // An existing bucket: versioning and the key are independent.
         let versioning = async {
             if !facts.versioned {
@@ -79,14 +85,19 @@ pub async fn prepare(
             }
             Ok(())
         };
-        let ((), key) = futures::try_join!(versioning, replica_key(acct, d, source, facts))?;
+        let ((), key) = futures::try_join!(versioning, key)?;
         return Ok(key);
     }
-    // A new bucket gets the key as its default encryption: key first.
-    let key = replica_key(acct, d, source, facts).await?;
-    acct.create_bucket(bucket).await?;
-    acct.block_public_access(bucket).await?;
-    acct.enforce_bucket_owner(bucket).await?;
+    // A new bucket: made private and owner-enforced before anything else uses it, while the
+    // key is created; the key becomes its default encryption.
+    let new_bucket = async {
+        acct.create_bucket(bucket).await?;
+        bucket_exists.open();
+        acct.block_public_access(bucket).await?;
+        acct.enforce_bucket_owner(bucket).await?;
+        Ok::<_, ReconcileError>(())
+    };
+    let ((), key) = futures::try_join!(new_bucket, key)?;
     if let Some(key) = &key {
         acct.put_default_kms_encryption(bucket, key).await?;
     }
@@ -101,21 +112,16 @@ async fn replica_key(
     source: &BucketName,
     facts: &DestinationFacts,
 ) -> Result<Option<String>, ReconcileError> {
-    let bucket = d.bucket.as_str();
-    let key = match (&d.kms_key, &facts.key) {
-        (DestinationKey::Create, None) => {
+    match &d.kms_key {
+        DestinationKey::Create => {
+            let bucket = d.bucket.as_str();
             let description = format!("Encrypts replicas from s3://{source} in s3://{bucket} (created by the Custom::S3Replication provider)");
-            Some(
-                keys::ensure_created(
-                    acct,
-                    &destination_key_alias(source, &d.bucket),
-                    &description,
-                    source,
-                )
-                .await?,
-            )
+            let alias = destination_key_alias(source, &d.bucket);
+            let found = facts.key.as_deref();
+            Ok(Some(
+                keys::ensure_created(acct, &alias, &description, source, found).await?,
+            ))
         }
-        (_, known) => known.clone(),
-    };
-    Ok(key)
+        _ => Ok(facts.key.clone()),
+    }
 }

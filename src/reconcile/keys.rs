@@ -56,24 +56,27 @@ fn usable(acct: &Account, key: &str, info: &KeyInfo) -> Result<(), ReconcileErro
     Ok(())
 }
 
-/// Finds the key this resource created under `alias`, creating it (rotation on) if there is
-/// none. An alias pointing at a key that lacks our tag is refused, never taken over.
+/// Makes sure the key this resource created under `alias` exists, is usable and rotates:
+/// `found` is what [`find_created`] returned in the check phase (not looked up again), and with
+/// none the key is created (rotation on). An alias that a concurrent run created meanwhile is
+/// found again; one pointing at a key that lacks our tag is refused, never taken over.
 pub async fn ensure_created(
     acct: &Account,
     alias: &str,
     description: &str,
     source: &BucketName,
+    found: Option<&str>,
 ) -> Result<String, ReconcileError> {
-    if let Some(arn) = find_created(acct, alias).await? {
+    if let Some(arn) = found {
         let info = acct
-            .describe_key(&arn)
+            .describe_key(arn)
             .await?
             .ok_or_else(|| unusable(acct, alias, "the key disappeared"))?;
         usable(acct, alias, &info)?;
-        if !acct.rotation_enabled(&arn).await? {
-            acct.enable_rotation(&arn).await?;
+        if !acct.rotation_enabled(arn).await? {
+            acct.enable_rotation(arn).await?;
         }
-        return Ok(arn);
+        return Ok(arn.to_owned());
     }
     let key_tags = [
         (tags::MANAGED, "true"),
@@ -86,7 +89,22 @@ pub async fn ensure_created(
         // A concurrent run created the alias first: retire our duplicate (it encrypts nothing).
         if e.is("AlreadyExistsException") {
             acct.schedule_key_deletion(&arn, 7).await?;
-            return Box::pin(ensure_created(acct, alias, description, source)).await;
+            let theirs = find_created(acct, alias).await?;
+            let theirs = theirs.ok_or_else(|| {
+                unusable(
+                    acct,
+                    alias,
+                    "its alias was created and removed again by a concurrent run; retry",
+                )
+            })?;
+            return Box::pin(ensure_created(
+                acct,
+                alias,
+                description,
+                source,
+                Some(&theirs),
+            ))
+            .await;
         }
         return Err(e.into());
     }

@@ -7,6 +7,7 @@ mod apply;
 mod cleanup;
 mod destination;
 mod error;
+mod gate;
 mod keys;
 mod preview;
 mod retry;
@@ -21,5 +22,8 @@ pub use preview::{preview, Action, Change, Preview};
 pub use retry::is_propagation_error;
 pub use retry::{backoff as retry_backoff, Deadline};
 
-/// How many destinations are prepared at once.
-pub const DESTINATION_CONCURRENCY: usize = 32;
+/// How many destinations are worked on at once. This bounds memory (one task per destination),
+/// not AWS traffic: calls in flight are bounded across all destinations by
+/// [`MAX_CALLS_IN_FLIGHT`](crate::aws::MAX_CALLS_IN_FLIGHT), so a destination waiting (settle
+/// time, propagation backoff) holds no call slot.
+pub const DESTINATION_CONCURRENCY: usize = 128;

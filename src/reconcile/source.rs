@@ -120,7 +120,8 @@ async fn prepare_key(
     let description = format!(
         "Encrypts objects in s3://{bucket} (created by the Custom::S3Replication provider)"
     );
-    let key = keys::ensure_created(acct, &alias, &description, &spec.source.bucket).await?;
+    let found = facts.key.as_deref();
+    let key = keys::ensure_created(acct, &alias, &description, &spec.source.bucket, found).await?;
     let current = acct.default_encryption(bucket).await?;
     let already = current
         .is_some_and(|c| c.algorithm == "aws:kms" && c.kms_key.as_deref() == Some(key.as_str()));

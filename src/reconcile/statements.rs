@@ -9,8 +9,6 @@
 //! after it is caught by our verification read; the residual risk is a competitor whose
 //! read-to-write gap exceeds the settle time.
 
-use std::future::Future;
-
 use serde_json::Value;
 
 use super::retry::{until_propagated, Deadline};
@@ -94,7 +92,10 @@ struct Kind<'a> {
 }
 
 /// Reads, edits and writes until a read shows the edit in place (or nothing needed changing).
-async fn converge<R, RF, W, WF>(
+/// Each round's read and write run in one call slot (`read` and `write` get the clients to use),
+/// so the read-to-write gap a concurrent writer could fall into is AWS's time, not ours spent
+/// queueing behind this invocation's other calls.
+async fn converge<R, W>(
     acct: &Account,
     what: &str,
     kind: Kind<'_>,
@@ -104,10 +105,8 @@ async fn converge<R, RF, W, WF>(
     mut write: W,
 ) -> Result<(), ReconcileError>
 where
-    R: FnMut() -> RF,
-    RF: Future<Output = Result<Option<Option<String>>, AwsError>>,
-    W: FnMut(Write) -> WF,
-    WF: Future<Output = Result<(), AwsError>>,
+    R: AsyncFnMut(&Account) -> Result<Option<Option<String>>, AwsError>,
+    W: AsyncFnMut(&Account, Write) -> Result<(), AwsError>,
 {
     let mut writes = 0;
     let mut verifications = 0;
@@ -116,9 +115,10 @@ where
     let mut window = std::time::Duration::ZERO;
     let mut mark = Mark(kind.written);
     loop {
+        let (slot_acct, slot) = acct.reserve_slot().await;
         let round_start = std::time::Instant::now();
         // `None`: the resource is gone (nothing to remove); `Some(None)`: no policy yet.
-        let Some(current) = read().await? else {
+        let Some(current) = read(&slot_acct).await? else {
             mark.fire();
             return Ok(());
         };
@@ -156,7 +156,7 @@ where
                 );
             }
             if doc.is_empty() {
-                write(Write::Empty).await?;
+                write(&slot_acct, Write::Empty).await?;
                 last = Some(None);
             } else {
                 let text = doc.render();
@@ -167,7 +167,7 @@ where
                         limit: kind.limit,
                     });
                 }
-                write(Write::Put(text.clone())).await?;
+                write(&slot_acct, Write::Put(text.clone())).await?;
                 last = Some(Some(text));
             }
             window = window.max(round_start.elapsed());
@@ -177,7 +177,8 @@ where
             }
         }
         // A competitor's read-modify-write takes about as long as ours did: wait well past it
-        // (at least the configured settle time) before the verifying read.
+        // (at least the configured settle time) before the verifying read, holding no slot.
+        drop(slot);
         tokio::time::sleep(
             acct.settle
                 .max(window * 3)
@@ -202,21 +203,17 @@ pub async fn edit_bucket_policy(
         acct.id, acct.region
     );
     let removing = matches!(edit, Edit::Remove);
-    let read = || async move {
-        match acct.bucket_policy(bucket).await {
-            Err(e) if e.is("NoSuchBucket") && removing => Ok(None),
-            other => other.map(Some),
-        }
+    let read = async |acct: &Account| match acct.bucket_policy(bucket).await {
+        Err(e) if e.is("NoSuchBucket") && removing => Ok(None),
+        other => other.map(Some),
     };
-    let write = |w: Write| async move {
-        match w {
-            Write::Empty => acct.delete_bucket_policy(bucket).await,
-            Write::Put(text) => {
-                until_propagated(deadline, "PutBucketPolicy", || {
-                    acct.put_bucket_policy(bucket, &text)
-                })
-                .await
-            }
+    let write = async |acct: &Account, w: Write| match w {
+        Write::Empty => acct.delete_bucket_policy(bucket).await,
+        Write::Put(text) => {
+            until_propagated(deadline, "PutBucketPolicy", || {
+                acct.put_bucket_policy(bucket, &text)
+            })
+            .await
         }
     };
     converge(
@@ -261,24 +258,19 @@ pub async fn edit_key_policy_of(
 ) -> Result<(), ReconcileError> {
     let what = format!("key policy of {key}");
     let removing = matches!(edit, Edit::Remove);
-    let read = || async move {
-        match acct.key_policy(key).await {
-            Err(e)
-                if removing
-                    && (e.kind == ErrorKind::NotFound || e.is("KMSInvalidStateException")) =>
-            {
-                Ok(None)
-            }
-            other => other.map(|p| Some(Some(p))),
+    let read = async |acct: &Account| match acct.key_policy(key).await {
+        Err(e)
+            if removing && (e.kind == ErrorKind::NotFound || e.is("KMSInvalidStateException")) =>
+        {
+            Ok(None)
         }
+        other => other.map(|p| Some(Some(p))),
     };
-    let write = |w: Write| async move {
-        match w {
-            // Not produced for key policies (`deletable: false`).
-            Write::Empty => Ok(()),
-            Write::Put(text) => {
-                until_propagated(deadline, "PutKeyPolicy", || acct.put_key_policy(key, &text)).await
-            }
+    let write = async |acct: &Account, w: Write| match w {
+        // Not produced for key policies (`deletable: false`).
+        Write::Empty => Ok(()),
+        Write::Put(text) => {
+            until_propagated(deadline, "PutKeyPolicy", || acct.put_key_policy(key, &text)).await
         }
     };
     converge(
