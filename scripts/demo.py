@@ -261,6 +261,8 @@ class Demo:
             "KeyRemovalPolicy": "Delete",
             "KeyDeletionWindowDays": "7",
             "TakeOverExistingReplication": "false",
+            # The provider proves the permission chain (the doctor) before it answers SUCCESS.
+            "Verify": "Permissions",
         }
 
     def dest_a(self) -> dict[str, Any]:

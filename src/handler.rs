@@ -277,6 +277,16 @@ async fn create_or_update(
     };
     let new_id = resolved.physical_id.clone();
     let replacing = current_id.as_ref().is_some_and(|c| c != &new_id);
+    // The properties an Update replaces (same source): what they had and the new ones lack is
+    // removed afterwards, and the configuration they wrote is this resource's own.
+    let old = (request.kind == RequestKind::Update && !replacing)
+        .then_some(request.old_properties.as_ref())
+        .flatten()
+        .and_then(|o| spec::parse(o).ok());
+    let resolved = match &old {
+        Some(old) => resolved.with_previous(old),
+        None => resolved,
+    };
     if request.kind == RequestKind::Update && replacing {
         tracing::info!(old = current_id.as_deref().unwrap_or(""), new = %new_id, "source changed: replacement; CloudFormation will delete the old resource");
     }
@@ -295,17 +305,9 @@ async fn create_or_update(
         Ok(p) => p,
         Err(e) => return failed(request, failure_id, e.to_string()),
     };
-    if request.kind == RequestKind::Update && !replacing {
-        let old = request
-            .old_properties
-            .as_ref()
-            .and_then(|o| spec::parse(o).ok());
-        if let Some(old) = old {
-            if let Err(e) =
-                reconcile::cleanup_removed(conn, &old, &spec, &src, &plan, deadline).await
-            {
-                return failed(request, failure_id, format!("the new configuration is in place, but removing what the old properties had failed: {e}"));
-            }
+    if let Some(old) = &old {
+        if let Err(e) = reconcile::cleanup_removed(conn, old, &spec, &src, &plan, deadline).await {
+            return failed(request, failure_id, format!("the new configuration is in place, but removing what the old properties had failed: {e}"));
         }
     }
     if let Err(reason) =

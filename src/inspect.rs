@@ -3,7 +3,9 @@
 
 use serde_json::Value;
 
-use crate::aws::{Account, AwsError, Connector};
+use futures::{StreamExt, TryStreamExt};
+
+use crate::aws::{Account, AwsError, Connector, LiveRule, Membership};
 use crate::doctor::{
     DestinationBucket, Key, NamedPolicy, ReplicationRole, Snapshot, SourceBucket, Versioning,
 };
@@ -67,14 +69,21 @@ async fn key(acct: &Account, id: &str) -> Result<Option<Key>, AwsError> {
         return Ok(None);
     };
     let policy = acct.key_policy(&info.arn).await?;
+    // The key's own region, from its ARN (the client's region only says where we asked).
+    let region = crate::doctor::eval::arn_region(&info.arn)
+        .filter(|r| !r.is_empty())
+        .map_or_else(|| acct.region.to_string(), str::to_owned);
     Ok(Some(Key {
-        arn: info.arn,
         policy: json_or_string(&policy),
         state: info.state,
         spec: info.spec,
-        region: acct.region.to_string(),
+        region,
+        arn: info.arn,
     }))
 }
+
+/// Destinations inspected at once.
+const DESTINATIONS_AT_ONCE: usize = 16;
 
 /// Reads everything the doctor evaluates.
 pub async fn snapshot(conn: &Connector, t: &Target) -> Result<Snapshot, InspectError> {
@@ -88,8 +97,16 @@ pub async fn snapshot(conn: &Connector, t: &Target) -> Result<Snapshot, InspectE
         });
     };
     let enc = src.default_encryption(bucket).await?;
-    let source_key = match enc.as_ref().filter(|e| e.algorithm.starts_with("aws:kms")) {
-        Some(e) => key(&src, e.kms_key.as_deref().unwrap_or("alias/aws/s3")).await?,
+    let source_key_id = enc
+        .as_ref()
+        .filter(|e| e.algorithm.starts_with("aws:kms"))
+        .map(|e| {
+            e.kms_key
+                .clone()
+                .unwrap_or_else(|| "alias/aws/s3".to_owned())
+        });
+    let source_key = match &source_key_id {
+        Some(id) => key(&src, id).await?,
         None => None,
     };
     let source = SourceBucket {
@@ -101,72 +118,15 @@ pub async fn snapshot(conn: &Connector, t: &Target) -> Result<Snapshot, InspectE
         object_lock: src.object_lock(bucket).await?,
         bucket_policy: src.bucket_policy(bucket).await?.map(|p| json_or_string(&p)),
         key: source_key,
+        key_id: source_key_id,
         bucket_key: enc.is_some_and(|e| e.bucket_key),
     };
     let role = read_role(&src, &live.role).await?;
-    let mut destinations = Vec::new();
-    for rule in live.rules.iter().filter(|r| r.enabled) {
-        let dest_bucket = rule
-            .destination_bucket
-            .rsplit(':')
-            .next()
-            .unwrap_or_default()
-            .to_owned();
-        let account = rule
-            .destination_account
-            .clone()
-            .unwrap_or_else(|| src.id.to_string());
-        let account_id = AccountId::parse(&account).map_err(InspectError::Invalid)?;
-        let (role_arn, external_id) = t
-            .destination_roles
-            .iter()
-            .find(|(r, _)| r.account() == &account_id)
-            .cloned()
-            .unwrap_or_else(|| {
-                (
-                    RoleArn::for_name(
-                        t.region.partition(),
-                        &account_id,
-                        "/",
-                        DEFAULT_DESTINATION_ROLE_NAME,
-                    ),
-                    None,
-                )
-            });
-        // The bucket's region decides the clients; ask from any region first.
-        let probe = conn
-            .assumed(&role_arn, external_id.as_deref(), &t.region)
-            .await?;
-        let region = probe
-            .bucket_region(&dest_bucket)
-            .await?
-            .unwrap_or_else(|| t.region.to_string());
-        let region = Region::parse(&region).map_err(InspectError::Invalid)?;
-        let acct = conn
-            .assumed(&role_arn, external_id.as_deref(), &region)
-            .await?;
-        let dest_enc = acct.default_encryption(&dest_bucket).await?;
-        destinations.push(DestinationBucket {
-            account,
-            region: region.to_string(),
-            bucket_policy: acct
-                .bucket_policy(&dest_bucket)
-                .await?
-                .map(|p| json_or_string(&p)),
-            versioning: versioning(&acct.versioning_status(&dest_bucket).await?),
-            requester_pays: acct.requester_pays(&dest_bucket).await?,
-            object_lock: acct.object_lock(&dest_bucket).await?,
-            key: match &rule.replica_kms_key {
-                Some(k) => key(&acct, k).await?,
-                None => None,
-            },
-            bucket_key: dest_enc.is_some_and(|e| e.bucket_key),
-            owner_override: rule.owner_override,
-            sse_kms: rule.sse_kms,
-            prefix: rule.prefix.clone(),
-            bucket: dest_bucket,
-        });
-    }
+    let destinations = futures::stream::iter(live.rules.iter().filter(|r| r.enabled))
+        .map(|rule| destination(conn, t, &src, rule))
+        .buffered(DESTINATIONS_AT_ONCE)
+        .try_collect()
+        .await?;
     Ok(Snapshot {
         partition: t.region.partition().to_owned(),
         source,
@@ -175,11 +135,88 @@ pub async fn snapshot(conn: &Connector, t: &Target) -> Result<Snapshot, InspectE
     })
 }
 
+/// One rule's destination, read through the role for its account.
+async fn destination(
+    conn: &Connector,
+    t: &Target,
+    src: &Account,
+    rule: &LiveRule,
+) -> Result<DestinationBucket, InspectError> {
+    let dest_bucket = rule
+        .destination_bucket
+        .rsplit(':')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let account = rule
+        .destination_account
+        .clone()
+        .unwrap_or_else(|| src.id.to_string());
+    let account_id = AccountId::parse(&account).map_err(InspectError::Invalid)?;
+    let (role_arn, external_id) = t
+        .destination_roles
+        .iter()
+        .find(|(r, _)| r.account() == &account_id)
+        .cloned()
+        .unwrap_or_else(|| {
+            (
+                RoleArn::for_name(
+                    t.region.partition(),
+                    &account_id,
+                    "/",
+                    DEFAULT_DESTINATION_ROLE_NAME,
+                ),
+                None,
+            )
+        });
+    // The bucket's region decides the clients; ask from any region first.
+    let probe = conn
+        .assumed(&role_arn, external_id.as_deref(), &t.region)
+        .await?;
+    let region = probe
+        .bucket_region(&dest_bucket)
+        .await?
+        .unwrap_or_else(|| t.region.to_string());
+    let region = Region::parse(&region).map_err(InspectError::Invalid)?;
+    let acct = conn
+        .assumed(&role_arn, external_id.as_deref(), &region)
+        .await?;
+    let dest_enc = acct.default_encryption(&dest_bucket).await?;
+    Ok(DestinationBucket {
+        account,
+        region: region.to_string(),
+        bucket_policy: acct
+            .bucket_policy(&dest_bucket)
+            .await?
+            .map(|p| json_or_string(&p)),
+        versioning: versioning(&acct.versioning_status(&dest_bucket).await?),
+        requester_pays: acct.requester_pays(&dest_bucket).await?,
+        object_lock: acct.object_lock(&dest_bucket).await?,
+        key: match &rule.replica_kms_key {
+            Some(k) => key(&acct, k).await?,
+            None => None,
+        },
+        key_id: rule.replica_kms_key.clone(),
+        bucket_key: dest_enc.is_some_and(|e| e.bucket_key),
+        owner_override: rule.owner_override,
+        sse_kms: rule.sse_kms,
+        prefix: rule.prefix.clone(),
+        bucket: dest_bucket,
+    })
+}
+
+/// The role named in the configuration: trust policy, unique id, inline and attached managed
+/// policies, and its account's organization.
 async fn read_role(src: &Account, arn: &str) -> Result<ReplicationRole, InspectError> {
     let name = arn.rsplit('/').next().unwrap_or_default();
-    let info = src.role(name).await?;
+    let (info, inline, attached, organization) = futures::try_join!(
+        src.role(name),
+        src.role_policy_names(name),
+        src.attached_role_policies(name),
+        src.organization(),
+    )?;
     let mut policies = Vec::new();
-    for policy in src.role_policy_names(name).await? {
+    for policy in inline {
         if let Some(doc) = src.role_policy(name, &policy).await? {
             policies.push(NamedPolicy {
                 name: policy,
@@ -187,11 +224,27 @@ async fn read_role(src: &Account, arn: &str) -> Result<ReplicationRole, InspectE
             });
         }
     }
+    for (policy, policy_arn) in attached {
+        if let Some(doc) = src.managed_policy_document(&policy_arn).await? {
+            policies.push(NamedPolicy {
+                name: format!("{policy} (managed, {policy_arn})"),
+                document: json_or_string(&doc),
+            });
+        }
+    }
+    let organization = match organization {
+        Membership::Member(id) => Some(id),
+        Membership::None => Some(String::new()),
+        Membership::Unknown(why) => {
+            tracing::warn!(%why, "doctor: the source account's organization is not known; conditions on aws:PrincipalOrgID stay undecided");
+            None
+        }
+    };
     Ok(ReplicationRole {
         arn: arn.to_owned(),
+        unique_id: info.as_ref().map(|i| i.role_id.clone()),
         trust_policy: info.map_or(Value::Null, |i| json_or_string(&i.trust_policy)),
         policies,
-        unique_id: None,
-        organization: None,
+        organization,
     })
 }

@@ -5,6 +5,7 @@
 
 mod support;
 
+use s3_replication_provider::doctor::Status;
 use serde_json::{json, Value};
 use support::harness::{Harness, HOME_REGION};
 use support::{policy_sids, unique, DEFAULT_ACCOUNT};
@@ -723,8 +724,55 @@ async fn verify_permissions_fails_the_stack_on_a_broken_link() {
     let props = json!({"SourceBucket": src, "Verify": "Permissions", "Destinations": [{"Bucket": dst, "AccountId": ACCT_B, "Region": REGION_B}]});
     let failed = h.create(&props).await;
     failed.assert_failed_with(&["Verify: Permissions", "NoReplicasHere", &dst, ACCT_B]);
-    // Without Verify the same Create succeeds: moto itself never evaluates the Deny.
+    // Without Verify the same Create succeeds: moto itself never evaluates the Deny, and only
+    // the oracle sees the broken link.
     let mut unverified = props.clone();
     unverified["Verify"] = json!("None");
-    h.create(&unverified).await.assert_success();
+    h.request_unchecked("Create", &unverified, None, None)
+        .await
+        .assert_success();
+    let findings = support::oracle::findings(&h.emu, &unverified).await;
+    let replicate = findings
+        .iter()
+        .find(|f| f.link == "destination[0].replicate")
+        .expect("a replicate link");
+    assert_eq!(replicate.status, Status::Fail, "{}", replicate.detail);
+    assert!(
+        replicate.detail.contains("NoReplicasHere"),
+        "{}",
+        replicate.detail
+    );
+}
+
+#[tokio::test]
+async fn organization_mode_is_verified_against_the_accounts_real_organization() {
+    let h = Harness::start().await;
+    let org = h.emu.create_organization(SRC).await;
+    let (src, dst) = (unique("src"), unique("dst"));
+    h.emu.create_bucket(SRC, HOME_REGION, &src, false).await;
+    h.emu.create_bucket(ACCT_B, REGION_B, &dst, false).await;
+    let props = json!({"SourceBucket": src, "SourceKmsKeyArn": "Create", "OrganizationId": org,
+        "Verify": "Permissions",
+        "Destinations": [{"Bucket": dst, "AccountId": ACCT_B, "Region": REGION_B, "KmsKeyArn": "Create"}]});
+    // The doctor reads the source account's organization (DescribeOrganization): the shared
+    // statements' aws:PrincipalOrgID condition is decided, and holds (the oracle checks too).
+    let created = h.create(&props).await;
+    created.assert_success();
+    assert!(created.called("DescribeOrganization"));
+    let policy = h.emu.bucket_policy(ACCT_B, REGION_B, &dst).await.unwrap();
+    assert!(policy.to_string().contains(&org), "{policy}");
+
+    // An organization id the source account is not in (a typo): S3 would be refused every
+    // replica. The grants are written as asked; Verify proves they cannot work.
+    let (src2, dst2) = (unique("src"), unique("dst"));
+    h.emu.create_bucket(SRC, HOME_REGION, &src2, false).await;
+    h.emu.create_bucket(ACCT_B, REGION_B, &dst2, false).await;
+    let typo = json!({"SourceBucket": src2, "OrganizationId": "o-aaaaaaaaaa", "Verify": "Permissions",
+        "Destinations": [{"Bucket": dst2, "AccountId": ACCT_B, "Region": REGION_B}]});
+    h.create(&typo).await.assert_failed_with(&[
+        "Verify: Permissions",
+        "destination[0].replicate",
+        &dst2,
+        ACCT_B,
+    ]);
 }

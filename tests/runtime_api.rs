@@ -461,6 +461,7 @@ async fn lifecycle_through_the_lambda_runtime_api() {
     )
     .await;
     assert_eq!(created["Status"], "SUCCESS", "{created}");
+    support::oracle::assert_healthy(&emu, &one, "Create through the Runtime API").await;
     let physical_id = created["PhysicalResourceId"]
         .as_str()
         .unwrap_or_default()
@@ -495,6 +496,7 @@ async fn lifecycle_through_the_lambda_runtime_api() {
     )
     .await;
     assert_eq!(updated["Status"], "SUCCESS", "{updated}");
+    support::oracle::assert_healthy(&emu, &two, "Update through the Runtime API").await;
     assert_eq!(updated["PhysicalResourceId"], json!(physical_id));
     let replication = emu
         .replication(SRC, HOME_REGION, &src)

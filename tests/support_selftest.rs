@@ -164,16 +164,7 @@ async fn put_test_replication(emu: &Emulator, source: &str, dest: &str, key: &st
                 .status(DeleteMarkerReplicationStatus::Enabled)
                 .build(),
         )
-        .source_selection_criteria(
-            SourceSelectionCriteria::builder()
-                .sse_kms_encrypted_objects(
-                    SseKmsEncryptedObjects::builder()
-                        .status(SseKmsEncryptedObjectsStatus::Enabled)
-                        .build()
-                        .unwrap(),
-                )
-                .build(),
-        )
+        .source_selection_criteria(support::sse_kms_objects())
         .destination(
             Destination::builder()
                 .bucket(format!("arn:aws:s3:::{dest}"))

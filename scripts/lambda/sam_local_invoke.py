@@ -216,9 +216,12 @@ def main() -> int:
                     f,
                 )
             service_token = f"arn:aws:lambda:{HOME_REGION}:{SRC_ACCOUNT}:function:s3-replication-provider"
-            one = {"SourceBucket": src, "Destinations": [{"Bucket": dst_b, "AccountId": ACCT_B, "Region": REGION_B}]}
+            # Verify: Permissions: the function itself reads the live state back and runs the
+            # doctor before answering (the oracle: moto evaluates no policy).
+            one = {"SourceBucket": src, "Verify": "Permissions", "Destinations": [{"Bucket": dst_b, "AccountId": ACCT_B, "Region": REGION_B}]}
             two = {
                 "SourceBucket": src,
+                "Verify": "Permissions",
                 "Destinations": [
                     {"Bucket": dst_b, "AccountId": ACCT_B, "Region": REGION_B},
                     {"Bucket": dst_c, "AccountId": ACCT_C, "Region": REGION_C, "StorageClass": "STANDARD_IA"},

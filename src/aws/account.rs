@@ -16,6 +16,7 @@ pub struct Account {
     pub(super) s3: aws_sdk_s3::Client,
     pub(super) kms: aws_sdk_kms::Client,
     pub(super) iam: aws_sdk_iam::Client,
+    pub(super) organizations: aws_sdk_organizations::Client,
     pub(super) log: CallLog,
     /// Shared by every account of one invocation: bounds the AWS calls in flight.
     pub(super) in_flight: InFlight,
@@ -46,6 +47,7 @@ impl Account {
             s3: aws_sdk_s3::Client::from_conf(s3_config),
             kms: aws_sdk_kms::Client::new(config),
             iam: aws_sdk_iam::Client::new(config),
+            organizations: aws_sdk_organizations::Client::new(config),
             id,
             region,
             log,

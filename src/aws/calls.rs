@@ -10,6 +10,8 @@ use super::Op;
 pub struct Call {
     pub service: &'static str,
     pub operation: &'static str,
+    /// The IAM action(s) that authorize it ("s3:PutReplicationConfiguration and iam:PassRole").
+    pub action: &'static str,
     pub mutating: bool,
     pub account: String,
     pub region: String,
@@ -52,6 +54,7 @@ impl CallLog {
         let call = Call {
             service: op.service,
             operation: op.name,
+            action: op.action,
             mutating: op.mutating,
             account: account.to_owned(),
             region: region.to_owned(),

@@ -17,12 +17,22 @@ const GET_ROLE_POLICY: super::Op = op("iam", "GetRolePolicy", "iam:GetRolePolicy
 const PUT_ROLE_POLICY: super::Op = op("iam", "PutRolePolicy", "iam:PutRolePolicy", true);
 const DELETE_ROLE_POLICY: super::Op = op("iam", "DeleteRolePolicy", "iam:DeleteRolePolicy", true);
 const LIST_ROLE_POLICIES: super::Op = op("iam", "ListRolePolicies", "iam:ListRolePolicies", false);
+const LIST_ATTACHED: super::Op = op(
+    "iam",
+    "ListAttachedRolePolicies",
+    "iam:ListAttachedRolePolicies",
+    false,
+);
+const GET_POLICY: super::Op = op("iam", "GetPolicy", "iam:GetPolicy", false);
+const GET_POLICY_VERSION: super::Op = op("iam", "GetPolicyVersion", "iam:GetPolicyVersion", false);
 const TAG_ROLE: super::Op = op("iam", "TagRole", "iam:TagRole", true);
 const DELETE_ROLE: super::Op = op("iam", "DeleteRole", "iam:DeleteRole", true);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoleInfo {
     pub arn: String,
+    /// The unique id (`AROA…`) policies show once a role they named is deleted.
+    pub role_id: String,
     pub path: String,
     /// The trust policy, URL-decoded.
     pub trust_policy: String,
@@ -71,6 +81,7 @@ impl Account {
                 .map(|t| (t.key().to_owned(), t.value().to_owned()))
                 .collect(),
             arn: r.arn,
+            role_id: r.role_id,
             path: r.path,
         }))
     }
@@ -152,6 +163,55 @@ impl Account {
             .await,
         )?;
         Ok(out.map(|o| o.policy_names).unwrap_or_default())
+    }
+
+    /// The managed policies attached to `role`: (name, ARN), every page.
+    pub async fn attached_role_policies(
+        &self,
+        role: &str,
+    ) -> Result<Vec<(String, String)>, AwsError> {
+        let mut out = Vec::new();
+        let mut marker = None;
+        loop {
+            let req = self
+                .iam
+                .list_attached_role_policies()
+                .role_name(role)
+                .set_marker(marker.take());
+            let Some(page) = optional(self.call(LIST_ATTACHED, role, req.send()).await)? else {
+                return Ok(out);
+            };
+            out.extend(
+                page.attached_policies().iter().filter_map(|p| {
+                    Some((p.policy_name()?.to_owned(), p.policy_arn()?.to_owned()))
+                }),
+            );
+            match page.marker {
+                Some(m) if page.is_truncated => marker = Some(m),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// The default version's document of the managed policy `arn`, URL-decoded.
+    pub async fn managed_policy_document(&self, arn: &str) -> Result<Option<String>, AwsError> {
+        let req = self.iam.get_policy().policy_arn(arn);
+        let Some(policy) = optional(self.call(GET_POLICY, arn, req.send()).await)? else {
+            return Ok(None);
+        };
+        let Some(version) = policy.policy.and_then(|p| p.default_version_id) else {
+            return Ok(None);
+        };
+        let req = self
+            .iam
+            .get_policy_version()
+            .policy_arn(arn)
+            .version_id(version);
+        let out = optional(self.call(GET_POLICY_VERSION, arn, req.send()).await)?;
+        Ok(out
+            .and_then(|o| o.policy_version)
+            .and_then(|v| v.document)
+            .map(|d| decode(&d)))
     }
 
     pub async fn tag_role(&self, role: &str, tags: &[(&str, &str)]) -> Result<(), AwsError> {

@@ -9,6 +9,7 @@ mod iam;
 mod in_flight;
 mod kms;
 mod objects;
+mod organizations;
 mod s3;
 
 pub use account::Account;
@@ -19,4 +20,5 @@ pub use iam::RoleInfo;
 pub use in_flight::{InFlight, Slot, MAX_CALLS_IN_FLIGHT};
 pub use kms::KeyInfo;
 pub use objects::ObjectVersion;
+pub use organizations::Membership;
 pub use s3::{DefaultEncryption, LiveReplication, LiveRule};

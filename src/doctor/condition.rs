@@ -237,12 +237,18 @@ pub fn evaluate_key(
                 Tri::Unknown
             }
             Lookup::Absent | Lookup::Present([]) => Tri::from_bool(wants_absent),
-            Lookup::Present(_) => Tri::from_bool(wants_present),
+            Lookup::Present(_) | Lookup::PresentUnknown => Tri::from_bool(wants_present),
         };
     }
     let values = match lookup {
         Lookup::Unknown => {
             notes.push(format!("{name} {key}: the value of {key} is not known"));
+            return Tri::Unknown;
+        }
+        Lookup::PresentUnknown => {
+            notes.push(format!(
+                "{name} {key}: {key} is in the request, with a value that is not known"
+            ));
             return Tri::Unknown;
         }
         Lookup::Absent => &[][..],

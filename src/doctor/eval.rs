@@ -138,6 +138,9 @@ pub enum Lookup<'a> {
     Present(&'a [String]),
     /// Known not to be in the request context.
     Absent,
+    /// Known to be in the request context, with a value the snapshot cannot know (e.g.
+    /// `aws:TokenIssueTime` of a role session): `Null` decides, value comparisons do not.
+    PresentUnknown,
     /// The snapshot does not say whether or with what value the key is present.
     Unknown,
 }
@@ -151,6 +154,7 @@ pub enum Lookup<'a> {
 pub struct Context {
     values: BTreeMap<String, Vec<String>>,
     absent: BTreeSet<String>,
+    present: BTreeSet<String>,
     closed: bool,
 }
 
@@ -188,13 +192,24 @@ impl Context {
     pub fn without(mut self, key: &str) -> Self {
         let k = key.to_ascii_lowercase();
         self.values.remove(&k);
+        self.present.remove(&k);
         self.absent.insert(k);
+        self
+    }
+
+    /// Declares a key present in the request with a value that is not known.
+    pub fn with_unknown_value(mut self, key: &str) -> Self {
+        let k = key.to_ascii_lowercase();
+        self.values.remove(&k);
+        self.absent.remove(&k);
+        self.present.insert(k);
         self
     }
 
     pub fn set(&mut self, key: &str, values: Vec<String>) {
         let k = key.to_ascii_lowercase();
         self.absent.remove(&k);
+        self.present.remove(&k);
         self.values.insert(k, values);
     }
 
@@ -202,6 +217,7 @@ impl Context {
         let k = key.to_ascii_lowercase();
         match self.values.get(&k) {
             Some(v) => Lookup::Present(v),
+            None if self.present.contains(&k) => Lookup::PresentUnknown,
             None if self.closed || self.absent.contains(&k) => Lookup::Absent,
             None => Lookup::Unknown,
         }

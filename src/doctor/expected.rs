@@ -90,6 +90,7 @@ pub fn snapshot_from_plan(plan: &Plan) -> Snapshot {
                 versioning: Versioning::Enabled,
                 requester_pays: false,
                 object_lock: false,
+                key_id: d.kms_key.clone(),
                 key: d.kms_key.as_ref().map(|arn| {
                     let key_account = super::eval::arn_account(arn).unwrap_or_default();
                     key(
@@ -119,6 +120,7 @@ pub fn snapshot_from_plan(plan: &Plan) -> Snapshot {
             requester_pays: false,
             object_lock: false,
             bucket_policy: None,
+            key_id: source_key.as_ref().map(|k| k.arn.clone()),
             key: source_key,
             bucket_key: true,
         },

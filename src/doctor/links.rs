@@ -60,9 +60,12 @@ pub struct SourceBucket {
     pub object_lock: bool,
     #[serde(default)]
     pub bucket_policy: Option<Value>,
-    /// The key source objects are encrypted with (default encryption), if SSE-KMS.
+    /// The key source objects are encrypted with (default encryption), if SSE-KMS and readable.
     #[serde(default)]
     pub key: Option<Key>,
+    /// The key id default encryption names, also when `DescribeKey` could not find it.
+    #[serde(default)]
+    pub key_id: Option<String>,
     /// S3 Bucket Keys on: KMS sees the bucket ARN as encryption context instead of the object's.
     #[serde(default)]
     pub bucket_key: bool,
@@ -97,9 +100,12 @@ pub struct DestinationBucket {
     pub requester_pays: bool,
     #[serde(default)]
     pub object_lock: bool,
-    /// The rule's replica key (`EncryptionConfiguration.ReplicaKmsKeyID`).
+    /// The rule's replica key (`EncryptionConfiguration.ReplicaKmsKeyID`), if readable.
     #[serde(default)]
     pub key: Option<Key>,
+    /// The replica key id the rule names, also when `DescribeKey` could not find it.
+    #[serde(default)]
+    pub key_id: Option<String>,
     #[serde(default)]
     pub bucket_key: bool,
     /// The rule's `AccessControlTranslation.Owner = Destination`.
@@ -166,6 +172,17 @@ pub fn check(s: &Snapshot) -> Vec<Finding> {
             &s.source.region,
             &format!("source bucket {}", s.source.bucket),
         ));
+    } else if let Some(id) = &s.source.key_id {
+        out.push(key_missing(
+            "source.key",
+            id,
+            &s.source.account,
+            &s.source.region,
+            &format!(
+                "the default encryption of source bucket {}",
+                s.source.bucket
+            ),
+        ));
     }
     out.push(versioning(
         "source.versioning",
@@ -199,6 +216,14 @@ pub fn check(s: &Snapshot) -> Vec<Finding> {
                 key,
                 &d.region,
                 &format!("destination bucket {}", d.bucket),
+            ));
+        } else if let Some(id) = &d.key_id {
+            out.push(key_missing(
+                &format!("{p}.key"),
+                id,
+                &d.account,
+                &d.region,
+                &format!("the replication rule for {} (ReplicaKmsKeyID)", d.bucket),
             ));
         }
         let arn = cx.bucket_arn(&d.bucket);
@@ -310,10 +335,12 @@ impl<'a> Checker<'a> {
             "aws:MultiFactorAuthAge",
             "aws:username",
             "aws:FederatedProvider",
-            "aws:TokenIssueTime",
         ] {
             c = c.without(absent);
         }
+        // Role sessions carry temporary credentials: the key is there, its value is a moment
+        // the snapshot cannot know.
+        c = c.with_unknown_value("aws:TokenIssueTime");
         match self.s.role.organization.as_deref() {
             Some("") => c.without("aws:PrincipalOrgID"),
             Some(org) => c.with("aws:PrincipalOrgID", org),
@@ -968,6 +995,37 @@ fn key_usable(link: &str, key: &Key, bucket_region: &str, bucket: &str) -> Findi
         region: region.clone(),
         resource: key.arn.clone(),
         fix: (!fixes.is_empty()).then_some(Value::Array(fixes)),
+        advisory: None,
+    }
+}
+
+/// A key the configuration names that could not be read: nothing can be encrypted or decrypted
+/// with it as far as anyone can tell, so the link fails (never passes by omission).
+fn key_missing(
+    link: &str,
+    id: &str,
+    account: &str,
+    bucket_region: &str,
+    named_by: &str,
+) -> Finding {
+    let region = arn_region(id)
+        .filter(|r| !r.is_empty())
+        .unwrap_or(bucket_region);
+    let account = eval::arn_account(id).unwrap_or(account);
+    Finding {
+        link: link.to_owned(),
+        status: Status::Fail,
+        detail: format!(
+            "{named_by} names the key {id}, which DescribeKey does not find in account {account} ({region}): it was deleted, is in another region or account, or the reader may not describe it"
+        ),
+        account: account.to_owned(),
+        region: region.to_owned(),
+        resource: id.to_owned(),
+        fix: Some(json!([{
+            "account": account, "region": bucket_region, "resource": id,
+            "call": "kms:DescribeKey",
+            "then": format!("name an existing, enabled symmetric key in {bucket_region} in {named_by}")
+        }])),
         advisory: None,
     }
 }

@@ -51,6 +51,9 @@ pub struct Resolved {
     pub physical_id: String,
     /// Organization mode (see [`Spec::organization_id`]).
     pub organization_id: Option<String>,
+    /// The role an Update's old properties named, when it was another one
+    /// (`ReplicationRoleName` changed): a live configuration under it is this resource's own.
+    pub previous_role_arn: Option<RoleArn>,
 }
 
 impl Resolved {
@@ -78,7 +81,31 @@ impl Resolved {
             role_name,
             role_arn,
             organization_id: spec.organization_id.clone(),
+            previous_role_arn: None,
         }
+    }
+
+    /// Notes the role `old` (an Update's old properties, same source) named, if it differs.
+    pub fn with_previous(mut self, old: &Spec) -> Self {
+        let before = Self::new(
+            old,
+            self.source_account.clone(),
+            self.source_region.clone(),
+            None,
+        );
+        if before.role_arn != self.role_arn {
+            self.previous_role_arn = Some(before.role_arn);
+        }
+        self
+    }
+
+    /// Whether a replication configuration naming `role` was written by this resource.
+    pub fn is_our_role(&self, role: &str) -> bool {
+        self.role_arn.as_str() == role
+            || self
+                .previous_role_arn
+                .as_ref()
+                .is_some_and(|p| p.as_str() == role)
     }
 
     pub fn source_bucket_arn(&self) -> String {

@@ -437,3 +437,21 @@ fn bucket_statements_are_known_before_any_key() {
     assert_eq!(early.len(), 1, "one statement per bucket");
     assert_eq!(early, plan.bucket_statements);
 }
+
+#[test]
+fn an_update_that_renames_the_role_still_owns_the_old_roles_configuration() {
+    let acct = AccountId::parse("111111111111").unwrap();
+    let region = Region::parse("eu-west-1").unwrap();
+    let old = spec_of(json!({"SourceBucket": "src-bucket", "Destinations": [
+        {"Bucket": "dst-a", "AccountId": "222222222222", "Region": "us-west-2"}]}));
+    let mut renamed = old.clone();
+    renamed.replication_role_name = Some("renamed".to_owned());
+    let r = Resolved::new(&renamed, acct.clone(), region.clone(), None).with_previous(&old);
+    let before = Resolved::new(&old, acct.clone(), region.clone(), None);
+    assert!(r.is_our_role(r.role_arn.as_str()));
+    assert!(r.is_our_role(before.role_arn.as_str()));
+    assert!(!r.is_our_role("arn:aws:iam::111111111111:role/someone-elses"));
+    // Same name before and after: nothing extra is ours.
+    let same = Resolved::new(&old, acct, region, None).with_previous(&old);
+    assert_eq!(same.previous_role_arn, None);
+}

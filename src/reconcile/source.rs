@@ -44,7 +44,7 @@ pub async fn check(
     // The bucket exists here: its other reads are independent of each other.
     let owner = async {
         if let Some(live) = acct.replication(bucket).await? {
-            if live.role != r.role_arn.as_str() && !spec.take_over_existing_replication {
+            if !r.is_our_role(&live.role) && !spec.take_over_existing_replication {
                 let rules: Vec<String> = live
                     .rules
                     .iter()

@@ -7,7 +7,9 @@ use crate::inspect::{self, Target};
 use crate::plan::Plan;
 use crate::spec::Spec;
 
-/// One line per broken link, each with the statement to add; empty when the chain is healthy.
+/// One line per link that does not pass: broken ones with the statement to add, and those the
+/// doctor cannot decide (an operator or context key it does not evaluate), which are not a
+/// proof of health either. Empty when every link passes.
 pub async fn broken_links(
     conn: &Connector,
     spec: &Spec,
@@ -18,20 +20,22 @@ pub async fn broken_links(
         .await
         .map_err(|e| format!("could not read the live state: {e}"))?;
     let findings = doctor::check(&snapshot);
-    for f in findings.iter().filter(|f| f.status == Status::CannotDecide) {
-        tracing::warn!(link = %f.link, detail = %f.detail, "verify: cannot decide");
-    }
     let broken: Vec<String> = findings
         .iter()
-        .filter(|f| f.status == Status::Fail)
+        .filter(|f| f.status != Status::Pass)
         .map(|f| {
             let fix = f
                 .fix
                 .as_ref()
                 .map(|x| format!(" Add: {x}"))
                 .unwrap_or_default();
+            let undecided = if f.status == Status::CannotDecide {
+                "cannot decide, "
+            } else {
+                ""
+            };
             format!(
-                "{} ({} {} {}): {}.{fix}",
+                "{} ({} {} {}): {undecided}{}.{fix}",
                 f.link, f.account, f.region, f.resource, f.detail
             )
         })
@@ -54,7 +58,7 @@ pub async fn verify(conn: &Connector, spec: &Spec, plan: &Plan) -> Result<(), St
         return Ok(());
     }
     Err(format!(
-        "Verify: Permissions found {} broken link(s): {}",
+        "Verify: Permissions found {} link(s) that do not pass (set Verify: None to skip the check): {}",
         broken.len(),
         broken.join(" | ")
     ))
@@ -64,7 +68,11 @@ pub async fn verify(conn: &Connector, spec: &Spec, plan: &Plan) -> Result<(), St
 pub async fn diagnosis(conn: &Connector, spec: &Spec, plan: &Plan) -> String {
     match broken_links(conn, spec, plan).await {
         Ok(b) if b.is_empty() => "The doctor finds every link of the permission chain healthy; S3 gives the reason in its replication failure events (s3:Replication:OperationFailedReplication)".to_owned(),
-        Ok(b) => format!("The doctor finds {} broken link(s): {}", b.len(), b.join(" | ")),
+        Ok(b) => format!(
+            "The doctor finds {} link(s) that do not pass: {}",
+            b.len(),
+            b.join(" | ")
+        ),
         Err(e) => format!("The doctor {e}"),
     }
 }

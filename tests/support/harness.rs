@@ -110,8 +110,26 @@ impl Harness {
     }
 
     /// Sends one request through the handler and checks it was answered exactly once, with an
-    /// empty Content-Type and a body within CloudFormation's limit.
+    /// empty Content-Type and a body within CloudFormation's limit; a Create or Update that
+    /// answered SUCCESS must also leave a live state the doctor passes in every link (the
+    /// oracle: moto evaluates no policy).
     pub async fn request(
+        &self,
+        kind: &str,
+        props: &Value,
+        physical_id: Option<&str>,
+        old: Option<&Value>,
+    ) -> Answered {
+        let answered = self.request_unchecked(kind, props, physical_id, old).await;
+        if matches!(kind, "Create" | "Update") && answered.status() == "SUCCESS" {
+            super::oracle::assert_healthy(&self.emu, props, kind).await;
+        }
+        answered
+    }
+
+    /// [`Harness::request`] without the oracle: for tests that leave a broken chain on purpose
+    /// (and assert on the doctor's findings themselves).
+    pub async fn request_unchecked(
         &self,
         kind: &str,
         props: &Value,

@@ -511,6 +511,21 @@ impl Emulator {
             .to_string()
     }
 
+    /// Makes `account` the management account of a new organization; returns its id (`o-…`).
+    pub async fn create_organization(&self, account: &str) -> String {
+        let org =
+            aws_sdk_organizations::Client::new(&self.account_config(account, IAM_REGION).await);
+        let out = org
+            .create_organization()
+            .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create organization in {account}: {e:?}"));
+        out.organization
+            .and_then(|o| o.id)
+            .expect("created organization has an id")
+    }
+
     /// Set a bucket's policy (e.g. to check that foreign statements survive).
     pub async fn put_bucket_policy(
         &self,
@@ -1435,6 +1450,22 @@ async fn serve_connection(
     Ok(())
 }
 
+/// A replication rule's `SourceSelectionCriteria` that selects SSE-KMS encrypted objects.
+pub fn sse_kms_objects() -> aws_sdk_s3::types::SourceSelectionCriteria {
+    use aws_sdk_s3::types::{
+        SourceSelectionCriteria, SseKmsEncryptedObjects, SseKmsEncryptedObjectsStatus,
+    };
+    SourceSelectionCriteria::builder()
+        .sse_kms_encrypted_objects(
+            SseKmsEncryptedObjects::builder()
+                .status(SseKmsEncryptedObjectsStatus::Enabled)
+                .build()
+                .expect("status is set"),
+        )
+        .build()
+}
+
 pub mod fuzz;
 pub mod harness;
+pub mod oracle;
 pub mod proxy;

@@ -299,3 +299,58 @@ fn rendering() {
     let back: Snapshot = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
     assert_eq!(back, s);
 }
+
+/// A role session's temporary credentials carry `aws:TokenIssueTime`: a Deny for requests
+/// with such a token applies to the replication role (it used to be treated as absent).
+#[test]
+fn a_deny_on_temporary_credentials_applies_to_the_replication_role() {
+    let base = snapshot_from_plan(&two_destinations());
+    let deny = |condition: Value| {
+        let mut s = base.clone();
+        s.destinations[0].bucket_policy.as_mut().unwrap()["Statement"]
+            .as_array_mut()
+            .unwrap()
+            .push(
+                json!({"Sid": "NoTemporaryCredentials", "Effect": "Deny", "Principal": "*",
+                "Action": "s3:ReplicateObject", "Resource": "arn:aws:s3:::dst-a/*",
+                "Condition": condition}),
+            );
+        check(&s)
+            .into_iter()
+            .find(|f| f.link == "destination[0].replicate")
+            .unwrap()
+    };
+    let f = deny(json!({"Null": {"aws:TokenIssueTime": "false"}}));
+    assert_eq!(f.status, Status::Fail, "{}", f.detail);
+    assert!(f.detail.contains("NoTemporaryCredentials"), "{}", f.detail);
+    // Present, with a value nobody can know here: a date comparison is not decided.
+    let f = deny(json!({"DateGreaterThan": {"aws:TokenIssueTime": "2020-01-01T00:00:00Z"}}));
+    assert_eq!(f.status, Status::CannotDecide, "{}", f.detail);
+    // A Deny for requests without such a token does not apply.
+    let f = deny(json!({"Null": {"aws:TokenIssueTime": "true"}}));
+    assert_eq!(f.status, Status::Pass, "{}", f.detail);
+}
+
+/// A key the configuration names but nobody can read (deleted, in another region, no
+/// permission) fails its link instead of silently dropping the key's links.
+#[test]
+fn a_key_that_cannot_be_read_fails_instead_of_vanishing() {
+    let mut s = snapshot_from_plan(&two_destinations());
+    let source_key = s.source.key.take().unwrap();
+    assert_eq!(s.source.key_id.as_deref(), Some(source_key.arn.as_str()));
+    s.destinations[0].key = None;
+    let findings = check(&s);
+    let link = |name: &str| findings.iter().find(|f| f.link == name).unwrap();
+    let src = link("source.key");
+    assert_eq!(src.status, Status::Fail, "{}", src.detail);
+    assert!(src.detail.contains(&source_key.arn), "{}", src.detail);
+    assert!(src.detail.contains("default encryption"), "{}", src.detail);
+    let dst = link("destination[0].key");
+    assert_eq!(dst.status, Status::Fail, "{}", dst.detail);
+    assert!(dst.detail.contains("ReplicaKmsKeyID"), "{}", dst.detail);
+    assert_eq!(dst.account, "222222222222");
+    assert_eq!(dst.region, "us-west-2");
+    // A bucket without SSE-KMS names no key: nothing to check.
+    s.source.key_id = None;
+    assert!(check(&s).iter().all(|f| f.link != "source.key"));
+}
