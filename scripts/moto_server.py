@@ -106,47 +106,38 @@ from moto.kms.models import KmsBackend  # noqa: E402
 for _name in ("schedule_key_deletion", "cancel_key_deletion", "disable_key", "enable_key"):
     _accept_key_arns(KmsBackend, _name)
 
-def _memoise_backend_for_host():
-    """The dispatcher's host → backend lookup is a pure function of the host (fixed patterns,
-    fixed package contents); moto recomputes it, filesystem scan included, per request."""
+def _memoise(cls, name, key_of):
+    """Replaces the one-argument method ``cls.name`` with one that computes its answer once per
+    ``key_of(argument)`` (a ``None`` key is never cached)."""
+    original = getattr(cls, name)
+    cache = {}
+
+    def memoised(self, argument):
+        key = key_of(argument)
+        if key is None:
+            return original(self, argument)
+        try:
+            return cache[key]
+        except KeyError:
+            value = cache[key] = original(self, argument)
+            return value
+
+    setattr(cls, name, memoised)
+
+
+def _speed_fixes():
+    from moto.core.errors import ErrorLookupFactory
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
-    original = DomainDispatcherApplication.get_backend_for_host
-    cache = {}
-
-    def get_backend_for_host(self, host):
-        try:
-            return cache[host]
-        except KeyError:
-            backend = cache[host] = original(self, host)
-            return backend
-
-    DomainDispatcherApplication.get_backend_for_host = get_backend_for_host
+    # The dispatcher's host → backend lookup is a pure function of the host (fixed patterns,
+    # fixed package contents); moto recomputes it, filesystem scan included, per request.
+    _memoise(DomainDispatcherApplication, "get_backend_for_host", lambda host: host)
+    # `get_error_model` builds a fresh ErrorLookupFactory per error response, so the factory's
+    # per-service cache is always empty: keep one table per service id instead.
+    _memoise(ErrorLookupFactory, "for_service", lambda model: model.metadata.get("serviceId"))
 
 
-def _cache_error_tables():
-    """``get_error_model`` builds a fresh ``ErrorLookupFactory`` per error response, so the
-    factory's per-service cache is always empty; keep one table per service id instead."""
-    from moto.core.errors import ErrorLookupFactory
-
-    original = ErrorLookupFactory.for_service
-    cache = {}
-
-    def for_service(self, service_model):
-        service_id = service_model.metadata.get("serviceId")
-        if service_id is None:
-            return original(self, service_model)
-        try:
-            return cache[service_id]
-        except KeyError:
-            table = cache[service_id] = original(self, service_model)
-            return table
-
-    ErrorLookupFactory.for_service = for_service
-
-
-_memoise_backend_for_host()
-_cache_error_tables()
+_speed_fixes()
 
 import replication_double  # noqa: E402  (next to this file)
 
