@@ -109,7 +109,7 @@ pub async fn plan_diff(args: &[String]) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// One line per change (`+` create, `~` update, `=` unchanged), with the current and desired
+/// One line per change (`+` create, `~` update, `-` remove, `=` unchanged), with the current and desired
 /// documents under each that is not unchanged, and a count.
 pub fn render_changes(changes: &[crate::reconcile::Change]) -> String {
     use crate::reconcile::Action;
@@ -119,6 +119,7 @@ pub fn render_changes(changes: &[crate::reconcile::Change]) -> String {
             Action::Create => "+ create   ",
             Action::Update => "~ update   ",
             Action::Unchanged => "= unchanged",
+            Action::Remove => "- remove   ",
         };
         out.push_str(&format!(
             "{mark} {} {} {} {}\n",
@@ -132,9 +133,10 @@ pub fn render_changes(changes: &[crate::reconcile::Change]) -> String {
     }
     let count = |a| changes.iter().filter(|c| c.action == a).count();
     out.push_str(&format!(
-        "{} to create, {} to update, {} unchanged\n",
+        "{} to create, {} to update, {} to remove, {} unchanged\n",
         count(Action::Create),
         count(Action::Update),
+        count(Action::Remove),
         count(Action::Unchanged)
     ));
     out

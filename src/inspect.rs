@@ -169,18 +169,15 @@ async fn destination(
                 None,
             )
         });
-    // The bucket's region decides the clients; ask from any region first.
-    let probe = conn
-        .assumed(&role_arn, external_id.as_deref(), &t.region)
-        .await?;
-    let region = probe
-        .bucket_region(&dest_bucket)
-        .await?
-        .unwrap_or_else(|| t.region.to_string());
-    let region = Region::parse(&region).map_err(InspectError::Invalid)?;
-    let acct = conn
-        .assumed(&role_arn, external_id.as_deref(), &region)
-        .await?;
+    let acct = in_bucket_region(
+        conn,
+        &role_arn,
+        external_id.as_deref(),
+        &dest_bucket,
+        &t.region,
+    )
+    .await?;
+    let region = acct.region.clone();
     let dest_enc = acct.default_encryption(&dest_bucket).await?;
     Ok(DestinationBucket {
         account,
@@ -203,6 +200,23 @@ async fn destination(
         prefix: rule.prefix.clone(),
         bucket: dest_bucket,
     })
+}
+
+/// Clients through `role` in the region `bucket` is in (asked from `fallback`, which is also
+/// used when the bucket does not exist).
+pub async fn in_bucket_region(
+    conn: &Connector,
+    role: &RoleArn,
+    external_id: Option<&str>,
+    bucket: &str,
+    fallback: &Region,
+) -> Result<Account, InspectError> {
+    let probe = conn.assumed(role, external_id, fallback).await?;
+    let region = match probe.bucket_region(bucket).await? {
+        Some(r) => Region::parse(&r).map_err(InspectError::Invalid)?,
+        None => return Ok(probe),
+    };
+    Ok(conn.assumed(role, external_id, &region).await?)
 }
 
 /// The role named in the configuration: trust policy, unique id, inline and attached managed

@@ -119,6 +119,67 @@ async fn diff_shows_what_create_makes_then_nothing_then_the_drift() {
 }
 
 #[tokio::test]
+async fn diff_shows_what_an_update_dropping_a_destination_removes() {
+    let h = Harness::start().await;
+    let (src, dst_b, dst_c) = (unique("src"), unique("dstb"), unique("dstc"));
+    h.emu
+        .create_bucket(support::DEFAULT_ACCOUNT, HOME_REGION, &src, false)
+        .await;
+    h.emu.create_bucket(ACCT_B, REGION_B, &dst_b, false).await;
+    h.emu
+        .create_bucket("333333333333", "ap-southeast-2", &dst_c, false)
+        .await;
+    let c = json!({"Bucket": dst_c, "AccountId": "333333333333", "Region": "ap-southeast-2", "KmsKeyArn": "Create"});
+    let b =
+        json!({"Bucket": dst_b, "AccountId": ACCT_B, "Region": REGION_B, "KmsKeyArn": "Create"});
+    let both = json!({"SourceBucket": src, "SourceKmsKeyArn": "Create", "Destinations": [b, c]});
+    h.create(&both).await.assert_success();
+
+    let mut only_b = both.clone();
+    only_b["Destinations"] = json!([b]);
+    let (changes, _) = diff(&h, &only_b).await;
+    assert_eq!(
+        pending(&changes),
+        vec![
+            // The role policy no longer names C's bucket and key.
+            ("replication role policy".to_owned(), Action::Update),
+            ("replication configuration".to_owned(), Action::Update),
+            ("bucket policy statement".to_owned(), Action::Remove),
+            ("key policy statement".to_owned(), Action::Remove),
+        ],
+        "{changes:#?}"
+    );
+    let removed: Vec<&Change> = changes
+        .iter()
+        .filter(|c| c.action == Action::Remove)
+        .collect();
+    assert!(removed
+        .iter()
+        .all(|c| c.account == "333333333333" && c.region == "ap-southeast-2"));
+    assert_eq!(removed[0].resource, format!("arn:aws:s3:::{dst_c}"));
+    assert!(removed[1]
+        .resource
+        .starts_with("arn:aws:kms:ap-southeast-2:333333333333:key/"));
+    assert!(removed
+        .iter()
+        .all(|c| c.current.is_some() && c.desired.is_none()));
+    // What the diff announced is what the Update does.
+    let updated = h
+        .update(
+            &only_b,
+            &format!(
+                "s3-replication:{}:{HOME_REGION}:{src}",
+                support::DEFAULT_ACCOUNT
+            ),
+            &both,
+        )
+        .await;
+    updated.assert_success();
+    let (after, _) = diff(&h, &only_b).await;
+    assert_eq!(pending(&after), vec![], "{after:#?}");
+}
+
+#[tokio::test]
 async fn diff_fails_where_create_would() {
     let h = Harness::start().await;
     let props = json!({"SourceBucket": unique("absent"), "Destinations": [{"Bucket": unique("dst"), "AccountId": ACCT_B, "Region": REGION_B}]});
@@ -187,7 +248,7 @@ async fn the_binary_prints_the_diff_as_text_and_json() {
         "{text}"
     );
     assert!(
-        text.ends_with("4 to create, 0 to update, 3 unchanged\n"),
+        text.ends_with("4 to create, 0 to update, 0 to remove, 3 unchanged\n"),
         "{text}"
     );
     let (code, out, err) = tokio::task::spawn_blocking(move || run(true))

@@ -8,12 +8,13 @@ use serde_json::{json, Value};
 
 use super::apply::{check_all, connect_destinations, resolve_source, same_rules};
 use super::ReconcileError;
-use crate::aws::Account;
-use crate::aws::Connector;
+use crate::aws::{Account, Connector, LiveReplication};
 use crate::plan::names::{key_placeholder, tags, KEY_PLACEHOLDER_ID, ROLE_POLICY_NAME};
 use crate::plan::policy_doc::{equivalent, PolicyDocument};
 use crate::plan::Plan;
-use crate::spec::{DestinationKey, SourceKey, Spec};
+use crate::spec::{
+    AccountId, DestinationKey, RoleArn, SourceKey, Spec, DEFAULT_DESTINATION_ROLE_NAME,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -21,6 +22,9 @@ pub enum Action {
     Create,
     Update,
     Unchanged,
+    /// What the live configuration (written by this resource) has that these properties
+    /// lack: an Update to them removes it.
+    Remove,
 }
 
 /// One thing Create/Update would create, change, or leave as it is.
@@ -150,7 +154,11 @@ pub async fn preview(conn: &Connector, spec: &Spec) -> Result<Preview, Reconcile
     let plan = Plan::build(spec, resolved, &dest_keys)?;
     changes.extend(role_changes(&src, &plan).await?);
     changes.extend(statement_changes(&src, &dests, &plan).await?);
-    changes.push(replication_change(&src, spec, &plan).await?);
+    let live = src.replication(source_bucket.as_str()).await?;
+    changes.push(replication_change(&src, spec, &plan, live.as_ref()).await?);
+    if let Some(live) = live.filter(|l| plan.resolved.is_our_role(&l.role)) {
+        changes.extend(removal_changes(conn, spec, &plan, &live).await?);
+    }
     Ok(Preview { plan, changes })
 }
 
@@ -293,15 +301,15 @@ async fn replication_change(
     src: &Account,
     spec: &Spec,
     plan: &Plan,
+    live: Option<&LiveReplication>,
 ) -> Result<Change, ReconcileError> {
     let bucket = spec.source.bucket.as_str();
-    let live = src.replication(bucket).await?;
     let digest = plan.replication.digest();
     let recorded = match src.role(&plan.resolved.role_name).await? {
         Some(r) => r.tag(tags::CONFIG_DIGEST).map(str::to_owned),
         None => None,
     };
-    let action = match &live {
+    let action = match live {
         None => Action::Create,
         Some(l) => updated_if(
             !(same_rules(l, &plan.replication) && recorded.as_deref() == Some(digest.as_str())),
@@ -321,4 +329,109 @@ async fn replication_change(
         c.desired = serde_json::to_value(&plan.replication).ok();
     }
     Ok(c)
+}
+
+/// What an Update to these properties would remove: every destination the live configuration
+/// (written by this resource) replicates to and the properties no longer name loses its rule
+/// (the configuration change above shows that), and this resource's statements in that
+/// bucket's policy and in its replica key's policy. Read through the destination role the
+/// properties give for that account, else the default one.
+async fn removal_changes(
+    conn: &Connector,
+    spec: &Spec,
+    plan: &Plan,
+    live: &LiveReplication,
+) -> Result<Vec<Change>, ReconcileError> {
+    let r = &plan.resolved;
+    let kept: Vec<&str> = plan
+        .replication
+        .rules
+        .iter()
+        .map(|x| x.destination.bucket.as_str())
+        .collect();
+    let mut out = Vec::new();
+    for rule in live
+        .rules
+        .iter()
+        .filter(|x| !kept.contains(&x.destination_bucket.as_str()))
+    {
+        let bucket = rule
+            .destination_bucket
+            .rsplit(':')
+            .next()
+            .unwrap_or_default();
+        let unreadable = |why: String| ReconcileError::LiveStateUnreadable {
+            what: format!("destination {bucket} of rule {}", rule.id),
+            why,
+        };
+        let account = match &rule.destination_account {
+            Some(a) => AccountId::parse(a).map_err(unreadable)?,
+            None => r.source_account.clone(),
+        };
+        let (role, external_id) = spec
+            .destinations
+            .iter()
+            .find(|d| d.account == account)
+            .map(|d| (d.role_arn(), d.external_id.clone()))
+            .unwrap_or_else(|| {
+                let role =
+                    RoleArn::for_name(&r.partition, &account, "/", DEFAULT_DESTINATION_ROLE_NAME);
+                (role, None)
+            });
+        let acct = crate::inspect::in_bucket_region(
+            conn,
+            &role,
+            external_id.as_deref(),
+            bucket,
+            &r.source_region,
+        )
+        .await
+        .map_err(|e| unreadable(e.to_string()))?;
+        let policy = acct.bucket_policy(bucket).await.or_else(|e| {
+            if e.is("NoSuchBucket") {
+                Ok(None)
+            } else {
+                Err(e)
+            }
+        })?;
+        out.extend(removed_statement(
+            &acct,
+            "bucket policy statement",
+            &bucket_arn(&acct, bucket),
+            policy,
+            &r.sid,
+        ));
+        if let Some(key) = &rule.replica_kms_key {
+            let policy = match acct.key_policy(key).await {
+                Ok(p) => Some(p),
+                Err(e) if e.kind == crate::aws::ErrorKind::NotFound => None,
+                Err(e) => return Err(e.into()),
+            };
+            out.extend(removed_statement(
+                &acct,
+                "key policy statement",
+                key,
+                policy,
+                &r.sid,
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// A `Remove` change when `policy` holds the statement `sid`.
+fn removed_statement(
+    acct: &Account,
+    what: &str,
+    resource: &str,
+    policy: Option<String>,
+    sid: &str,
+) -> Option<Change> {
+    let current = policy
+        .as_deref()
+        .and_then(|p| PolicyDocument::parse(p).ok())
+        .and_then(|d| d.get(sid))?;
+    let mut c = change(acct, &format!("{what} {sid}"), resource, Action::Remove);
+    c.current = Some(current);
+    Some(c)
 }
