@@ -96,6 +96,7 @@ use aws_credential_types::Credentials;
 use futures::{FutureExt, StreamExt};
 use s3_replication_provider::aws::Call;
 use s3_replication_provider::cfn::Budget;
+use s3_replication_provider::doctor::{render_text, Status};
 use s3_replication_provider::handler::{Provider, Settings};
 use s3_replication_provider::plan::names::NOTHING_CREATED_PREFIX;
 use serde_json::{json, Value};
@@ -674,13 +675,21 @@ async fn timed(
 ) -> Result<(Answered, Duration), String> {
     let t = Instant::now();
     let old = (kind == "Update").then_some(props);
-    let a = AssertUnwindSafe(h.request(kind, props, id, old))
+    let a = AssertUnwindSafe(h.request_unchecked(kind, props, id, old))
         .catch_unwind()
         .await
         .map_err(|p| format!("{kind}: {}", panic_text(p)))?;
     let wall = t.elapsed();
     if a.status() != "SUCCESS" {
         return Err(format!("{kind} answered {}: {}", a.status(), a.reason()));
+    }
+    // The tests' oracle (the doctor on the live state), outside the timed part.
+    let findings = support::oracle::findings(&h.emu, props).await;
+    if findings.is_empty() || findings.iter().any(|f| f.status != Status::Pass) {
+        return Err(format!(
+            "{kind}: the doctor does not pass the live state:\n{}",
+            render_text(&findings)
+        ));
     }
     Ok((a, wall))
 }

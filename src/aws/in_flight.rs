@@ -14,8 +14,12 @@ use std::sync::Arc;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// AWS requests one invocation has open at once, across all accounts and regions.
-pub const MAX_CALLS_IN_FLIGHT: usize = 32;
+/// AWS requests one invocation has open at once, across all accounts and regions. At AWS's
+/// 20–100 ms per control-plane call, 16 in flight is 150–800 calls a second, beyond what IAM's
+/// and KMS's per-account request quotas sustain anyway (throttled calls are retried); more
+/// would only queue at the server, and a shared policy's read-to-write time — from which its
+/// settle time is derived — grows with every call queued ahead of it.
+pub const MAX_CALLS_IN_FLIGHT: usize = 16;
 
 /// A cloneable handle on one invocation's call bound.
 #[derive(Clone, Debug)]
