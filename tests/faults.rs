@@ -357,3 +357,50 @@ async fn response_put_failures_are_retried_and_a_dead_url_does_not_hang() {
         start.elapsed()
     );
 }
+
+/// Right after CreateRole, S3 and KMS may refuse a policy naming the new role ("Invalid
+/// principal in policy") until IAM has propagated it. The write is retried with backoff, each
+/// time after a fresh read (the policy may have changed meanwhile), and the Create succeeds.
+#[tokio::test]
+async fn a_policy_refused_while_the_role_propagates_is_read_again_and_retried() {
+    use support::proxy::{Answer, Rule};
+    let h = harness().await;
+    let (src, dst) = (unique("src"), unique("dst"));
+    h.emu.create_bucket(SRC, HOME_REGION, &src, false).await;
+    h.emu.create_bucket(ACCT_B, REGION_B, &dst, false).await;
+    let needle = dst.clone();
+    h.proxy.add_rule(Rule {
+        matches: Box::new(move |s| {
+            s.method == "PUT" && s.target.contains("policy") && s.target.contains(&needle)
+        }),
+        answer: Answer::Status(
+            400,
+            "<Error><Code>MalformedPolicy</Code><Message>Invalid principal in policy</Message><RequestId>fault</RequestId></Error>".to_owned(),
+        ),
+        remaining: Some(2),
+    });
+    let props = json!({"SourceBucket": src, "Destinations": [{"Bucket": dst, "AccountId": ACCT_B, "Region": REGION_B}]});
+    let created = h.create(&props).await;
+    created.assert_success();
+    let on_policy: Vec<(&str, bool)> = created
+        .outcome
+        .calls
+        .iter()
+        .filter(|c| c.operation.ends_with("BucketPolicy") && c.resource.contains(&dst))
+        .map(|c| (c.operation, c.ok))
+        .collect();
+    assert_eq!(
+        on_policy,
+        // (`false` for a read: NoSuchBucketPolicy, there is no policy yet.)
+        [
+            ("GetBucketPolicy", false),
+            ("PutBucketPolicy", false),
+            ("GetBucketPolicy", false),
+            ("PutBucketPolicy", false),
+            ("GetBucketPolicy", false),
+            ("PutBucketPolicy", true),
+            // The verifying read after the settle time.
+            ("GetBucketPolicy", true),
+        ]
+    );
+}

@@ -43,6 +43,39 @@ pub fn backoff(attempt: u32) -> Duration {
     cap.mul_f64(0.5 + fastrand::f64() / 2.0)
 }
 
+/// The backoff of one step waiting for IAM propagation.
+#[derive(Debug, Default)]
+pub struct Propagation {
+    attempts: u32,
+}
+
+impl Propagation {
+    /// After `err`, a propagation error: waits the next backoff and returns `Ok`, or gives `err`
+    /// back when the deadline leaves no time for another attempt.
+    pub async fn wait(
+        &mut self,
+        deadline: Deadline,
+        what: &str,
+        err: AwsError,
+    ) -> Result<(), AwsError> {
+        self.attempts += 1;
+        let attempt = self.attempts;
+        // Near the deadline, one last shorter wait rather than giving up early.
+        let wait = backoff(attempt).min(deadline.remaining().saturating_sub(RESERVE));
+        if wait.is_zero() {
+            tracing::warn!(
+                what,
+                attempts = attempt,
+                "gave up waiting for IAM propagation"
+            );
+            return Err(err);
+        }
+        tracing::info!(what, attempt, wait_ms = wait.as_millis() as u64, code = %err.code, "waiting for IAM propagation");
+        tokio::time::sleep(wait).await;
+        Ok(())
+    }
+}
+
 /// Runs `f` until it succeeds, fails with a non-propagation error, or the deadline would pass.
 pub async fn until_propagated<T, F, Fut>(
     deadline: Deadline,
@@ -53,24 +86,10 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, AwsError>>,
 {
-    let mut attempt = 0;
+    let mut propagation = Propagation::default();
     loop {
         match f().await {
-            Err(e) if is_propagation_error(&e) => {
-                attempt += 1;
-                // Near the deadline, one last shorter wait rather than giving up early.
-                let wait = backoff(attempt).min(deadline.remaining().saturating_sub(RESERVE));
-                if wait.is_zero() {
-                    tracing::warn!(
-                        what,
-                        attempts = attempt,
-                        "gave up waiting for IAM propagation"
-                    );
-                    return Err(e);
-                }
-                tracing::info!(what, attempt, wait_ms = wait.as_millis() as u64, code = %e.code, "waiting for IAM propagation");
-                tokio::time::sleep(wait).await;
-            }
+            Err(e) if is_propagation_error(&e) => propagation.wait(deadline, what, e).await?,
             other => return other,
         }
     }

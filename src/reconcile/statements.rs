@@ -11,7 +11,7 @@
 
 use serde_json::Value;
 
-use super::retry::{until_propagated, Deadline};
+use super::retry::{is_propagation_error, Deadline, Propagation};
 use super::ReconcileError;
 use crate::aws::{Account, AwsError, ErrorKind};
 use crate::plan::policy_doc::PolicyDocument;
@@ -89,12 +89,15 @@ struct Kind<'a> {
     /// KMS requires).
     deletable: bool,
     written: Option<&'a Written>,
+    /// Until when a write refused because a principal is not visible yet is retried.
+    deadline: Deadline,
 }
 
 /// Reads, edits and writes until a read shows the edit in place (or nothing needed changing).
 /// Each round's read and write run in one call slot (`read` and `write` get the clients to use),
 /// so the read-to-write gap a concurrent writer could fall into is AWS's time, not ours spent
-/// queueing behind this invocation's other calls.
+/// queueing behind this invocation's other calls. A write refused while IAM propagates a
+/// principal it names gives the slot back, waits its backoff, and starts the round again.
 async fn converge<R, W>(
     acct: &Account,
     what: &str,
@@ -110,6 +113,7 @@ where
 {
     let mut writes = 0;
     let mut verifications = 0;
+    let mut propagation = Propagation::default();
     // What the policy was after our last write, or at the last verifying read.
     let mut last: Option<Option<String>> = None;
     let mut window = std::time::Duration::ZERO;
@@ -141,23 +145,21 @@ where
             verifications += 1;
             last = Some(current);
         } else {
-            writes += 1;
-            if writes > MAX_ROUNDS {
+            if writes >= MAX_ROUNDS {
                 return Err(ReconcileError::Contended {
                     what: what.to_owned(),
                     rounds: MAX_ROUNDS,
                 });
             }
-            if writes > 1 {
+            if writes > 0 {
                 tracing::warn!(
                     what,
                     writes,
                     "a concurrent writer replaced this policy; re-applying our statement"
                 );
             }
-            if doc.is_empty() {
-                write(&slot_acct, Write::Empty).await?;
-                last = Some(None);
+            let (w, text) = if doc.is_empty() {
+                (Write::Empty, None)
             } else {
                 let text = doc.render();
                 if text.len() > kind.limit {
@@ -167,9 +169,19 @@ where
                         limit: kind.limit,
                     });
                 }
-                write(&slot_acct, Write::Put(text.clone())).await?;
-                last = Some(Some(text));
+                (Write::Put(text.clone()), Some(text))
+            };
+            match write(&slot_acct, w).await {
+                Ok(()) => {}
+                Err(e) if is_propagation_error(&e) => {
+                    drop(slot);
+                    propagation.wait(kind.deadline, what, e).await?;
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
             }
+            writes += 1;
+            last = Some(text);
             window = window.max(round_start.elapsed());
             mark.fire();
             if acct.settle.is_zero() || !kind.shared {
@@ -209,12 +221,7 @@ pub async fn edit_bucket_policy(
     };
     let write = async |acct: &Account, w: Write| match w {
         Write::Empty => acct.delete_bucket_policy(bucket).await,
-        Write::Put(text) => {
-            until_propagated(deadline, "PutBucketPolicy", || {
-                acct.put_bucket_policy(bucket, &text)
-            })
-            .await
-        }
+        Write::Put(text) => acct.put_bucket_policy(bucket, &text).await,
     };
     converge(
         acct,
@@ -224,6 +231,7 @@ pub async fn edit_bucket_policy(
             shared: true,
             deletable: true,
             written,
+            deadline,
         },
         &edit,
         sid,
@@ -269,9 +277,7 @@ pub async fn edit_key_policy_of(
     let write = async |acct: &Account, w: Write| match w {
         // Not produced for key policies (`deletable: false`).
         Write::Empty => Ok(()),
-        Write::Put(text) => {
-            until_propagated(deadline, "PutKeyPolicy", || acct.put_key_policy(key, &text)).await
-        }
+        Write::Put(text) => acct.put_key_policy(key, &text).await,
     };
     converge(
         acct,
@@ -281,6 +287,7 @@ pub async fn edit_key_policy_of(
             shared,
             deletable: false,
             written,
+            deadline,
         },
         &edit,
         sid,
