@@ -1928,6 +1928,9 @@ fn print_table(report: &Report, opts: &Opts, load_before: &str) {
         load_average()
     );
     println!("bootstrap: {}", opts.bootstrap_origin);
+    if cfg!(debug_assertions) {
+        println!("in-process figures (Create latency, propagation): an unoptimised build of the harness (BENCH_PROFILE=dev); only the answers are meaningful");
+    }
     println!();
     println!("| figure | measured | target | result |");
     println!("|---|---|---|---|");

@@ -14,7 +14,7 @@ bash scripts/setup.sh
 
 # The Rust tests start moto themselves (tests/support); point them at the
 # pinned moto of the python3 that setup.sh installed it into, through
-# scripts/moto_server.py (moto with fixes for two of its own bugs).
+# scripts/moto_server.py (moto with fixes for some of its own bugs).
 target_dir="${CARGO_TARGET_DIR:-target}"
 mkdir -p "$target_dir/tools"
 moto_wrapper="$(cd "$target_dir/tools" && pwd)/moto_server"
@@ -49,6 +49,9 @@ if [ -f .ci/sam.sh ]; then
   step "Lambda build, Runtime API, sam local invoke (.ci/sam.sh)"
   bash .ci/sam.sh
 fi
+
+step "performance harness, smoke run (scripts/bench.sh --smoke: every figure once, every answer checked; timings are not judged here)"
+BENCH_PROFILE=dev bash scripts/bench.sh --smoke
 
 step "demo (smoke test)"
 python3 scripts/demo.py "$target_dir/release/bootstrap"
