@@ -96,42 +96,60 @@ pub async fn snapshot(conn: &Connector, t: &Target) -> Result<Snapshot, InspectE
             region: src.region.to_string(),
         });
     };
-    let enc = src.default_encryption(bucket).await?;
-    let source_key_id = enc
-        .as_ref()
-        .filter(|e| e.algorithm.starts_with("aws:kms"))
-        .map(|e| {
-            e.kms_key
-                .clone()
-                .unwrap_or_else(|| "alias/aws/s3".to_owned())
-        });
-    let source_key = match &source_key_id {
-        Some(id) => key(&src, id).await?,
-        None => None,
-    };
-    let source = SourceBucket {
-        account: src.id.to_string(),
-        region: src.region.to_string(),
-        bucket: bucket.to_owned(),
-        versioning: versioning(&src.versioning_status(bucket).await?),
-        requester_pays: src.requester_pays(bucket).await?,
-        object_lock: src.object_lock(bucket).await?,
-        bucket_policy: src.bucket_policy(bucket).await?.map(|p| json_or_string(&p)),
-        key: source_key,
-        key_id: source_key_id,
-        bucket_key: enc.is_some_and(|e| e.bucket_key),
-    };
-    let role = read_role(&src, &live.role).await?;
+    // The source bucket, the role and every destination are independent reads.
     let destinations = futures::stream::iter(live.rules.iter().filter(|r| r.enabled))
         .map(|rule| destination(conn, t, &src, rule))
         .buffered(DESTINATIONS_AT_ONCE)
-        .try_collect()
-        .await?;
+        .try_collect::<Vec<_>>();
+    let (source, role, destinations) = futures::try_join!(
+        source_bucket(&src, bucket),
+        read_role(&src, &live.role),
+        destinations
+    )?;
     Ok(Snapshot {
         partition: t.region.partition().to_owned(),
         source,
         role,
         destinations,
+    })
+}
+
+/// The source bucket's state, and its default encryption's key.
+async fn source_bucket(src: &Account, bucket: &str) -> Result<SourceBucket, InspectError> {
+    let key_of = async {
+        let enc = src.default_encryption(bucket).await?;
+        let id = enc
+            .as_ref()
+            .filter(|e| e.algorithm.starts_with("aws:kms"))
+            .map(|e| {
+                e.kms_key
+                    .clone()
+                    .unwrap_or_else(|| "alias/aws/s3".to_owned())
+            });
+        let key = match &id {
+            Some(id) => key(src, id).await?,
+            None => None,
+        };
+        Ok::<_, AwsError>((enc.is_some_and(|e| e.bucket_key), id, key))
+    };
+    let ((bucket_key, key_id, key), status, requester_pays, object_lock, policy) = futures::try_join!(
+        key_of,
+        src.versioning_status(bucket),
+        src.requester_pays(bucket),
+        src.object_lock(bucket),
+        src.bucket_policy(bucket),
+    )?;
+    Ok(SourceBucket {
+        account: src.id.to_string(),
+        region: src.region.to_string(),
+        bucket: bucket.to_owned(),
+        versioning: versioning(&status),
+        requester_pays,
+        object_lock,
+        bucket_policy: policy.map(|p| json_or_string(&p)),
+        key,
+        key_id,
+        bucket_key,
     })
 }
 
@@ -178,23 +196,30 @@ async fn destination(
     )
     .await?;
     let region = acct.region.clone();
-    let dest_enc = acct.default_encryption(&dest_bucket).await?;
+    let replica_key = async {
+        match &rule.replica_kms_key {
+            Some(k) => key(&acct, k).await,
+            None => Ok(None),
+        }
+    };
+    let (enc, policy, status, requester_pays, object_lock, key) = futures::try_join!(
+        acct.default_encryption(&dest_bucket),
+        acct.bucket_policy(&dest_bucket),
+        acct.versioning_status(&dest_bucket),
+        acct.requester_pays(&dest_bucket),
+        acct.object_lock(&dest_bucket),
+        replica_key,
+    )?;
     Ok(DestinationBucket {
         account,
         region: region.to_string(),
-        bucket_policy: acct
-            .bucket_policy(&dest_bucket)
-            .await?
-            .map(|p| json_or_string(&p)),
-        versioning: versioning(&acct.versioning_status(&dest_bucket).await?),
-        requester_pays: acct.requester_pays(&dest_bucket).await?,
-        object_lock: acct.object_lock(&dest_bucket).await?,
-        key: match &rule.replica_kms_key {
-            Some(k) => key(&acct, k).await?,
-            None => None,
-        },
+        bucket_policy: policy.map(|p| json_or_string(&p)),
+        versioning: versioning(&status),
+        requester_pays,
+        object_lock,
+        key,
         key_id: rule.replica_kms_key.clone(),
-        bucket_key: dest_enc.is_some_and(|e| e.bucket_key),
+        bucket_key: enc.is_some_and(|e| e.bucket_key),
         owner_override: rule.owner_override,
         sse_kms: rule.sse_kms,
         prefix: rule.prefix.clone(),

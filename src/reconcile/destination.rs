@@ -88,8 +88,9 @@ pub(super) async fn prepare(
         let ((), key) = futures::try_join!(versioning, key)?;
         return Ok(key);
     }
-    // A new bucket: made private and owner-enforced before anything else uses it, while the
-    // key is created; the key becomes its default encryption.
+    // A new bucket: made private and owner-enforced right after it is created, while the key
+    // is created (the bucket-policy statement that may be written meanwhile grants only the
+    // replication role); the key becomes its default encryption.
     let new_bucket = async {
         acct.create_bucket(bucket).await?;
         bucket_exists.open();
