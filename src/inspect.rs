@@ -50,6 +50,24 @@ impl Target {
                 .collect(),
         }
     }
+
+    /// The role (and external id) through which `account`'s destinations are read: the one
+    /// given for that account, else the default provisioner role there.
+    pub fn destination_role(&self, account: &AccountId) -> (RoleArn, Option<String>) {
+        self.destination_roles
+            .iter()
+            .find(|(r, _)| r.account() == account)
+            .cloned()
+            .unwrap_or_else(|| {
+                let role = RoleArn::for_name(
+                    self.region.partition(),
+                    account,
+                    "/",
+                    DEFAULT_DESTINATION_ROLE_NAME,
+                );
+                (role, None)
+            })
+    }
 }
 
 fn versioning(status: &str) -> Versioning {
@@ -160,33 +178,13 @@ async fn destination(
     src: &Account,
     rule: &LiveRule,
 ) -> Result<DestinationBucket, InspectError> {
-    let dest_bucket = rule
-        .destination_bucket
-        .rsplit(':')
-        .next()
-        .unwrap_or_default()
-        .to_owned();
+    let dest_bucket = rule.bucket_name().to_owned();
     let account = rule
         .destination_account
         .clone()
         .unwrap_or_else(|| src.id.to_string());
     let account_id = AccountId::parse(&account).map_err(InspectError::Invalid)?;
-    let (role_arn, external_id) = t
-        .destination_roles
-        .iter()
-        .find(|(r, _)| r.account() == &account_id)
-        .cloned()
-        .unwrap_or_else(|| {
-            (
-                RoleArn::for_name(
-                    t.region.partition(),
-                    &account_id,
-                    "/",
-                    DEFAULT_DESTINATION_ROLE_NAME,
-                ),
-                None,
-            )
-        });
+    let (role_arn, external_id) = t.destination_role(&account_id);
     let acct = in_bucket_region(
         conn,
         &role_arn,

@@ -101,6 +101,16 @@ pub struct LiveRule {
     pub prefix: Option<String>,
 }
 
+impl LiveRule {
+    /// The destination bucket's name (the configuration holds its ARN).
+    pub fn bucket_name(&self) -> &str {
+        self.destination_bucket
+            .rsplit(':')
+            .next()
+            .unwrap_or_default()
+    }
+}
+
 /// A bucket's default encryption.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DefaultEncryption {

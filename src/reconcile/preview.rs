@@ -12,9 +12,7 @@ use crate::aws::{Account, Connector, LiveReplication};
 use crate::plan::names::{key_placeholder, tags, KEY_PLACEHOLDER_ID, ROLE_POLICY_NAME};
 use crate::plan::policy_doc::{equivalent, PolicyDocument};
 use crate::plan::Plan;
-use crate::spec::{
-    AccountId, DestinationKey, RoleArn, SourceKey, Spec, DEFAULT_DESTINATION_ROLE_NAME,
-};
+use crate::spec::{AccountId, DestinationKey, SourceKey, Spec};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -349,17 +347,14 @@ async fn removal_changes(
         .iter()
         .map(|x| x.destination.bucket.as_str())
         .collect();
+    let target = crate::inspect::Target::of_spec(spec, r.source_region.clone());
     let mut out = Vec::new();
     for rule in live
         .rules
         .iter()
         .filter(|x| !kept.contains(&x.destination_bucket.as_str()))
     {
-        let bucket = rule
-            .destination_bucket
-            .rsplit(':')
-            .next()
-            .unwrap_or_default();
+        let bucket = rule.bucket_name();
         let unreadable = |why: String| ReconcileError::LiveStateUnreadable {
             what: format!("destination {bucket} of rule {}", rule.id),
             why,
@@ -368,16 +363,7 @@ async fn removal_changes(
             Some(a) => AccountId::parse(a).map_err(unreadable)?,
             None => r.source_account.clone(),
         };
-        let (role, external_id) = spec
-            .destinations
-            .iter()
-            .find(|d| d.account == account)
-            .map(|d| (d.role_arn(), d.external_id.clone()))
-            .unwrap_or_else(|| {
-                let role =
-                    RoleArn::for_name(&r.partition, &account, "/", DEFAULT_DESTINATION_ROLE_NAME);
-                (role, None)
-            });
+        let (role, external_id) = target.destination_role(&account);
         let acct = crate::inspect::in_bucket_region(
             conn,
             &role,
