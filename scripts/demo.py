@@ -254,6 +254,8 @@ class Demo:
     def base_props(self) -> dict[str, Any]:
         return {
             "ServiceToken": self.service_token,
+            # CloudFormation forwards the resource's ServiceTimeout beside its properties.
+            "ServiceTimeout": "600",
             "SourceBucket": self.source_bucket,
             "SourceRegion": SOURCE_REGION,
             "SourceKmsKeyArn": "Create",

@@ -211,6 +211,8 @@ impl Events {
         let with_token = |p: &Value| {
             let mut p = p.clone();
             p["ServiceToken"] = json!(service_token);
+            // CloudFormation forwards the resource's ServiceTimeout as a string too.
+            p["ServiceTimeout"] = json!("600");
             p
         };
         let mut e = self.skeleton.clone();

@@ -8,8 +8,14 @@ use super::fields::{kind_of, show, Fields};
 use super::names::validate_role_name;
 use super::*;
 
-/// Properties CloudFormation adds itself and that carry no meaning for the resource.
-const IGNORED: &[&str] = &["ServiceToken"];
+/// Properties CloudFormation itself puts into `ResourceProperties` (and
+/// `OldResourceProperties`) beside the resource's own: the function's ARN and, when the
+/// template sets it, the custom resource's `ServiceTimeout`. They carry no meaning for the
+/// resource. CloudFormation adds no others (AWS::CloudFormation::CustomResource documents
+/// exactly these two).
+const CLOUDFORMATION_OWNED: &[&str] = &["ServiceToken", "ServiceTimeout"];
+/// CloudFormation's own bounds on `ServiceTimeout`, in seconds.
+const SERVICE_TIMEOUT_SECONDS: std::ops::RangeInclusive<i64> = 1..=3600;
 /// Upper bound on destinations: S3 allows 1000 rules per configuration.
 const MAX_DESTINATIONS: usize = 1000;
 
@@ -59,7 +65,11 @@ pub fn parse(properties: &Value) -> Result<Spec, SpecErrors> {
         }
     }
     let destinations = parse_destinations(&mut f);
-    f.finish(IGNORED);
+    // CloudFormation validates it before it invokes the function; checked again so that a
+    // hand-written event (`bootstrap invoke`, `plan`) with a nonsensical value is refused,
+    // but never acted on: CloudFormation, not the provider, enforces it.
+    f.integer("ServiceTimeout", SERVICE_TIMEOUT_SECONDS);
+    f.finish(CLOUDFORMATION_OWNED);
 
     if let (Some(source), Some(destinations)) = (&source, &destinations) {
         check_cross_destination(source, destinations, &mut errors);

@@ -93,6 +93,50 @@ fn service_token_is_ignored() {
     assert!(parse(&props(json!({"ServiceToken": "anything"}))).is_ok());
 }
 
+/// CloudFormation forwards the custom resource's `ServiceTimeout` inside
+/// `ResourceProperties`, as a string like every scalar: every template that sets it (as the
+/// README and the examples do) must parse, and it changes nothing in the spec.
+#[test]
+fn service_timeout_from_cloudformation_is_accepted_and_not_acted_on() {
+    let without = parse(&props(json!({}))).unwrap();
+    for v in [
+        json!("600"),
+        json!(600),
+        json!("1"),
+        json!("3600"),
+        json!(" 30 "),
+    ] {
+        let with = parse(&props(json!({ "ServiceTimeout": v.clone() })))
+            .unwrap_or_else(|e| panic!("ServiceTimeout {v} refused: {e}"));
+        assert_eq!(with, without, "ServiceTimeout {v} changed the spec");
+    }
+}
+
+#[test]
+fn service_timeout_outside_cloudformations_bounds_is_refused() {
+    for v in [
+        json!("0"),
+        json!("3601"),
+        json!("-5"),
+        json!("ten"),
+        json!("1.5"),
+        json!(["600"]),
+    ] {
+        let msg = error_for(
+            props(json!({ "ServiceTimeout": v.clone() })),
+            "ServiceTimeout",
+        );
+        assert!(msg.contains("1 to 3600"), "{v}: {msg}");
+    }
+}
+
+/// A near-miss spelling of CloudFormation's own property is refused like any unknown one.
+#[test]
+fn misspelt_service_timeout_is_an_unknown_property() {
+    let msg = error_for(props(json!({"ServiceTimeOut": "600"})), "properties");
+    assert!(msg.contains("\"ServiceTimeOut\""), "{msg}");
+}
+
 #[test]
 fn wrong_types_are_rejected_with_the_property_named() {
     assert!(error_for(props(json!({"SourceBucket": ["a"]})), "SourceBucket").contains("a list"));

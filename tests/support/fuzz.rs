@@ -48,6 +48,7 @@ pub fn json_value() -> impl Strategy<Value = Value> {
             Just("Priority".to_owned()),
             Just("KeyDeletionWindowDays".to_owned()),
             Just("ServiceToken".to_owned()),
+            Just("ServiceTimeout".to_owned()),
             "[A-Za-z]{1,12}",
         ];
         prop_oneof![
@@ -65,6 +66,7 @@ pub fn mutated_properties() -> impl Strategy<Value = Value> {
         Just(vec!["SourceBucket"]),
         Just(vec!["SourceKmsKeyArn"]),
         Just(vec!["KeyRemovalPolicy"]),
+        Just(vec!["ServiceTimeout"]),
         Just(vec!["Destinations"]),
         Just(vec!["Destinations", "0", "Bucket"]),
         Just(vec!["Destinations", "0", "AccountId"]),

@@ -1098,8 +1098,9 @@ pub const RESOURCE_TYPE: &str = "Custom::S3Replication";
 
 /// A CloudFormation custom-resource request event with a fresh RequestId.
 ///
-/// `props` becomes ResourceProperties (a `ServiceToken` is added if missing, as
-/// CloudFormation does); `physical_id` and `old_props` are included when given
+/// `props` becomes ResourceProperties (a `ServiceToken`, and the `ServiceTimeout` of "600"
+/// the README and the examples set, are added if missing, as CloudFormation does: it forwards
+/// both, as strings, beside the resource's own properties); `physical_id` and `old_props` are included when given
 /// (Update and Delete carry PhysicalResourceId; Update carries OldResourceProperties).
 pub fn cfn_event(
     request_type: &str,
@@ -1115,6 +1116,8 @@ pub fn cfn_event(
         if let Some(obj) = p.as_object_mut() {
             obj.entry("ServiceToken")
                 .or_insert_with(|| Value::String(service_token.clone()));
+            obj.entry("ServiceTimeout")
+                .or_insert_with(|| Value::String("600".into()));
         }
         p
     };
