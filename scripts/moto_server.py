@@ -27,12 +27,33 @@ Together they roughly double moto's throughput here (about 550 instead of 250-30
 
 And one test double, because moto does not replicate objects: see ``replication_double``.
 
+And, for moto's CloudFormation and Lambda as real engines (``tests/engines.py``), see
+``cloudformation_engine``: answers found by the stack's own ARN (moto looks in us-east-1 of the
+default account), outputs resolved once the answer is in, every answer recorded, and the
+function's container on the host network reaching moto on the host's loopback.
+
+It refuses to start on any moto but the one it was written for (``MOTO_VERSION``): every fix
+here replaces a moto internal, and a different moto would be patched blindly.
+
 Usage: same arguments as ``moto_server`` (e.g. ``-H 127.0.0.1 -p 5000``).
 """
+import importlib.metadata
 import sys
 from xml.sax.saxutils import escape
 
-from moto.s3.responses import S3Response
+# The moto this file was written (and each patch below checked) against: the pin that
+# scripts/emulator.py (next to this file) installs.
+from emulator import MOTO_VERSION  # noqa: E402
+
+_installed = importlib.metadata.version("moto")
+if _installed != MOTO_VERSION:
+    sys.exit(
+        f"scripts/moto_server.py: written for moto {MOTO_VERSION}, found moto {_installed}: "
+        f"run `python3 scripts/emulator.py ensure-moto` (installs moto=={MOTO_VERSION}), or "
+        "check every patch in this file against the new moto before changing the pin"
+    )
+
+from moto.s3.responses import S3Response  # noqa: E402
 
 
 def _get_bucket_versioning(self):
@@ -143,7 +164,10 @@ import replication_double  # noqa: E402  (next to this file)
 
 replication_double.install()
 
+import cloudformation_engine  # noqa: E402  (next to this file)
+
 if __name__ == "__main__":
     from moto.server import main
 
+    cloudformation_engine.install(sys.argv[1:])
     main(sys.argv[1:])

@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
 # -----------------------------------------------------------------------------
-# Build, locally and without pulling anything, a stand-in for the Lambda base
-# image that `sam local invoke` expects for a provided.al2023 function:
+# Build, locally and without pulling anything, a stand-in for AWS's Lambda base
+# image of a provided.al2023 function (public.ecr.aws/lambda/provided:al2023-<arch>),
+# under this project's own name:
 #
-#     public.ecr.aws/lambda/provided:al2023-<arch>     (arch: x86_64 | arm64)
+#     s3-replication-provider/lambda-base:al2023-<arch>     (arch: x86_64 | arm64)
 #
 #   bash scripts/lambda/build-base-image.sh [x86_64]
 #
+# `sam local invoke --invoke-image <that name>` runs functions on it (SAM derives
+# s3-replication-provider/lambda-base:rapid-<arch> from it), and
+# scripts/lambda/build-engine-image.sh builds the image moto's Lambda runs on it.
+#
 # No container registry is reachable here, so the image is assembled FROM
 # scratch from files of this (Debian) host:
-#   * a static busybox as /bin/sh, mv, chmod, cp, rm, ... : SAM derives its
-#     `...:al2023-rapid-<arch>` image from this one with a generated Dockerfile
+#   * a static busybox as /bin/sh, mv, chmod, cp, rm, wget, ... : SAM derives its
+#     `...:rapid-<arch>` image from this one with a generated Dockerfile
 #     (samcli/local/docker/lambda_image.py, SAM CLI 1.170.0):
-#         FROM public.ecr.aws/lambda/provided:al2023-<arch>
+#         FROM s3-replication-provider/lambda-base:al2023-<arch>
 #         ADD aws-lambda-rie-<arch> /var/rapid/
 #         RUN mv /var/rapid/aws-lambda-rie-<arch> /var/rapid/aws-lambda-rie \
 #             && chmod +x /var/rapid/aws-lambda-rie
@@ -26,8 +31,9 @@
 #     LAMBDA_RUNTIME_DIR, PATH, LD_LIBRARY_PATH, TZ, LANG).
 #
 # The image is labelled with a digest of its content. When that changes, the
-# derived `...:al2023-rapid-<arch>` image SAM built earlier is removed, because
+# derived `...:rapid-<arch>` image SAM built earlier is removed, because
 # `sam local invoke --skip-pull-image` would otherwise keep using it.
+# `bash scripts/lambda/remove-images.sh` removes every image of this project.
 #
 # Only the host's own architecture can be built (the libraries are the
 # host's). Needs a Docker engine; installs busybox-static with apt-get if
@@ -45,8 +51,8 @@ if [[ "$arch" != "$host_arch" ]]; then
   echo "build-base-image: only the host architecture ($host_arch) can be built, not $arch" >&2
   exit 2
 fi
-readonly image="public.ecr.aws/lambda/provided:al2023-$arch"
-readonly rapid_image="public.ecr.aws/lambda/provided:al2023-rapid-$arch"
+readonly image="s3-replication-provider/lambda-base:al2023-$arch"
+readonly rapid_image="s3-replication-provider/lambda-base:rapid-$arch"
 readonly label=org.s3-replication-provider.rootfs-digest
 
 log() { printf '[base-image] %s\n' "$*" >&2; }
@@ -85,7 +91,7 @@ mkdir -p "$root"/{bin,usr/bin,usr/local/bin,lib64,etc/pki/tls/certs,etc/ssl/cert
 chmod 1777 "$root/tmp"
 
 cp "$busybox" "$root/bin/busybox"
-for applet in sh ash mv cp rm chmod ln ls cat mkdir env echo sleep true false test id; do
+for applet in sh ash mv cp rm chmod ln ls cat mkdir env echo sleep true false test id kill wget grep printf; do
   ln -s busybox "$root/bin/$applet"
 done
 
@@ -131,11 +137,14 @@ current=$(docker image inspect --format "{{ index .Config.Labels \"$label\" }}" 
 if [[ "$current" == "$digest" ]]; then
   log "$image is current (rootfs $digest)"
 else
+  previous=$(docker image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
   log "building $image (rootfs $digest) from scratch"
   DOCKER_BUILDKIT=0 docker build --quiet --tag "$image" "$stage" >/dev/null 2>"$stage/build.err" || {
     cat "$stage/build.err" >&2
     exit 1
   }
+  # The image the tag named before is now untagged: remove it rather than leave it dangling.
+  [[ -z $previous ]] || docker image rm "$previous" >/dev/null 2>&1 || true
 fi
 rapid_label=$(docker image inspect --format "{{ index .Config.Labels \"$label\" }}" "$rapid_image" 2>/dev/null || true)
 if [[ -n "$rapid_label" && "$rapid_label" != "$digest" ]]; then

@@ -9,9 +9,10 @@ runs with ``--sam-python`` (its own venv). What it does:
 
 1. Checks that a Docker engine answers; if none does, prints a line starting ``SKIP:``
    and exits 0.
-2. Builds the local stand-in for ``public.ecr.aws/lambda/provided:al2023-<arch>``
-   (``scripts/lambda/build-base-image.sh``); SAM derives its ``...-rapid-<arch>`` image
-   from it (``--skip-pull-image``: nothing is pulled).
+2. Builds the local stand-in for ``public.ecr.aws/lambda/provided:al2023-<arch>``,
+   ``s3-replication-provider/lambda-base:al2023-<arch>`` (``scripts/lambda/build-base-image.sh``),
+   and invokes on it (``--invoke-image``); SAM derives its ``...:rapid-<arch>`` image from it
+   (``--skip-pull-image``: nothing is pulled).
 3. Starts moto (``scripts/moto_server.py``) and a CloudFormation response receiver on
    127.0.0.1 (``scripts/emulator.py``), and creates a source bucket and two destination
    buckets in three accounts and regions.
@@ -45,43 +46,17 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "scripts"))
 
 import emulator  # noqa: E402  (scripts/emulator.py)
+from checks import Steps, check, docker_problem, elf_arch, run  # noqa: E402  (next to this file)
 
 FUNCTION = "ProviderFunction"
 SRC_ACCOUNT = emulator.DEFAULT_ACCOUNT
 HOME_REGION = "eu-west-1"
 ACCT_B, REGION_B = "222222222222", "us-west-2"
 ACCT_C, REGION_C = "333333333333", "ap-southeast-2"
-ELF_MACHINES = {0x3E: "x86_64", 0xB7: "arm64"}
 
 
 def log(msg: str) -> None:
     print(f"[sam-local-invoke] {msg}", file=sys.stderr, flush=True)
-
-
-def docker_problem() -> str | None:
-    """Why no Docker engine can be used, or None."""
-    if shutil.which("docker") is None:
-        return "the docker client is not installed"
-    try:
-        out = subprocess.run(
-            ["docker", "info", "--format", "{{.ServerVersion}}"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
-    except subprocess.TimeoutExpired:
-        return "`docker info` did not answer within 30s"
-    if out.returncode != 0 or not out.stdout.strip():
-        return f"no Docker engine answers (`docker info`: {(out.stderr or out.stdout).strip()[:300]})"
-    return None
-
-
-def elf_arch(path: str) -> str:
-    with open(path, "rb") as f:
-        head = f.read(20)
-    if head[:4] != b"\x7fELF":
-        raise SystemExit(f"{path} is not an ELF binary")
-    return ELF_MACHINES.get(int.from_bytes(head[18:20], "little"), f"machine {head[18:20].hex()}")
 
 
 def sam_env(app_dir: str, empty_file: str) -> dict[str, str]:
@@ -110,15 +85,6 @@ def sam_env(app_dir: str, empty_file: str) -> dict[str, str]:
     return env
 
 
-def run(cmd: list[str], env: dict[str, str], timeout: float, cwd: str | None = None) -> subprocess.CompletedProcess:
-    try:
-        return subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired as e:
-        raise SystemExit(
-            f"timed out after {timeout:.0f}s: {' '.join(cmd)}\n--- stdout ---\n{e.stdout}\n--- stderr ---\n{e.stderr}"
-        )
-
-
 def local_invoke_template(sam_python: str, build_dir: str, env: dict[str, str]) -> str:
     """A copy of the built template whose function also declares AWS_ENDPOINT_URL."""
     source = os.path.join(build_dir, "template.yaml")
@@ -135,15 +101,6 @@ def local_invoke_template(sam_python: str, build_dir: str, env: dict[str, str]) 
     if out.returncode != 0:
         raise SystemExit(f"cannot derive {target} from {source}:\n{out.stderr}")
     return target
-
-
-class Failure(Exception):
-    pass
-
-
-def check(cond: bool, what: str) -> None:
-    if not cond:
-        raise Failure(what)
 
 
 def main() -> int:
@@ -195,8 +152,7 @@ def main() -> int:
         raise SystemExit(f"sam local generate-event failed:\n{out.stderr}")
     skeleton = json.loads(out.stdout)
 
-    passed = 0
-    failed = 0
+    steps = Steps("sam-local-invoke")
     try:
         with emulator.MotoServer() as moto, emulator.Receiver() as receiver:
             world = emulator.World(emulator.Cloud(moto.endpoint))
@@ -239,7 +195,7 @@ def main() -> int:
                         "RequestId": str(uuid.uuid4()),
                         "ResourceType": "Custom::S3Replication",
                         "LogicalResourceId": "Replication",
-                        "ResourceProperties": dict(props, ServiceToken=service_token),
+                        "ResourceProperties": dict(props, ServiceToken=service_token, ServiceTimeout="600"),
                     }
                 )
                 event.pop("PhysicalResourceId", None)
@@ -247,7 +203,7 @@ def main() -> int:
                 if physical_id:
                     event["PhysicalResourceId"] = physical_id
                 if old:
-                    event["OldResourceProperties"] = dict(old, ServiceToken=service_token)
+                    event["OldResourceProperties"] = dict(old, ServiceToken=service_token, ServiceTimeout="600")
                 event_path = os.path.join(work, f"{kind}.json")
                 with open(event_path, "w") as f:
                     json.dump(event, f)
@@ -258,6 +214,7 @@ def main() -> int:
                     "--env-vars", env_vars,
                     "--parameter-overrides", f"Architecture={arch}",
                     "--docker-network", "host",
+                    "--invoke-image", image,
                     "--skip-pull-image",
                     "--region", HOME_REGION,
                 ]
@@ -285,17 +242,6 @@ def main() -> int:
                 if verbose:
                     print(out.stderr, file=sys.stderr)
                 return response
-
-            def step(name: str, fn) -> None:
-                nonlocal passed, failed
-                try:
-                    fn()
-                    passed += 1
-                    print(f"ok   {name}", flush=True)
-                except Failure as e:
-                    failed += 1
-                    print(f"FAIL {name}: {e}", flush=True)
-                    raise
 
             state: dict[str, str] = {}
 
@@ -326,11 +272,9 @@ def main() -> int:
                 check(world.bucket_replication(src) is None, "replication configuration left after Delete")
                 check(not world.role_exists(SRC_ACCOUNT, role_name), "replication role left after Delete")
 
-            step("sam local invoke Create: SUCCESS, replication configured", create)
-            step("sam local invoke Update: SUCCESS, second destination added", update)
-            step("sam local invoke Delete: SUCCESS, replication and role removed", delete)
-    except Failure:
-        pass
+            steps.run("sam local invoke Create: SUCCESS, replication configured", create)
+            steps.run("sam local invoke Update: SUCCESS, second destination added", update)
+            steps.run("sam local invoke Delete: SUCCESS, replication and role removed", delete)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -340,8 +284,7 @@ def main() -> int:
         with open(args.timings, "a") as f:
             for name, seconds in timings:
                 f.write(f"{name}\t{seconds:.1f}\n")
-    print(f"sam-local-invoke: {passed} passed, {failed} failed", flush=True)
-    return 0 if failed == 0 and passed == 3 else 1
+    return steps.report(3)
 
 
 if __name__ == "__main__":
