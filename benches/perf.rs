@@ -1393,7 +1393,10 @@ fn settings_with_env(vars: &[(&str, &str)]) -> Settings {
     for (k, v) in vars {
         std::env::set_var(k, v);
     }
-    let settings = Settings::from_env();
+    let settings = Settings {
+        response_urls: support::local_settings().response_urls,
+        ..Settings::from_env()
+    };
     for (k, _) in vars {
         std::env::remove_var(k);
     }
@@ -1814,7 +1817,7 @@ async fn bench_propagation(opts: &Opts, h: &Harness, report: &mut Report) -> Res
         h,
         Settings {
             time_budget: budget,
-            ..Settings::default()
+            ..support::local_settings()
         },
     )
     .await;

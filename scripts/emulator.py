@@ -64,6 +64,9 @@ TEST_ACCESS_KEY_ID = "testing"
 TEST_SECRET_ACCESS_KEY = "testing"
 HOST = "127.0.0.1"
 ADMIN_ROLE_NAME = "emulator-admin"
+# The function answers only CloudFormation's own (https, S3) ResponseURLs, plus URLs under the
+# prefixes its PROVIDER_ALLOWED_RESPONSE_URL_PREFIXES setting admits: the local receivers'.
+LOCAL_RESPONSE_URLS = f"http://{HOST}:"
 
 
 def log(msg: str) -> None:
@@ -558,6 +561,14 @@ class World:
         self.keys[meta["Arn"]] = (account, region)
         return meta["Arn"]
 
+    def opt_in_key(self, key_arn: str) -> None:
+        """The key owner's opt-in: the provider may edit this key's policy (tag
+        ``s3-replication:provider-may-edit-policy=true``; README "Security model")."""
+        arn = parse_arn(key_arn)
+        self.cloud.kms(arn["account"], arn["region"]).tag_resource(
+            KeyId=key_arn, Tags=[{"TagKey": "s3-replication:provider-may-edit-policy", "TagValue": "true"}]
+        )
+
     def setup(self, spec: dict[str, Any]) -> dict[str, Any]:
         """Create {"buckets": [...], "keys": [...]}; returns {"buckets": [arns], "keys": [arns]}."""
         out: dict[str, list[str]] = {"buckets": [], "keys": []}
@@ -728,7 +739,14 @@ class World:
         trust = role.get("AssumeRolePolicyDocument")
         if isinstance(trust, str):
             trust = json.loads(urllib.parse.unquote(trust))
-        return {"Arn": role["Arn"], "Trust": trust, "InlinePolicies": inline, "AttachedPolicies": attached}
+        return {
+            "Arn": role["Arn"],
+            "Trust": trust,
+            "InlinePolicies": inline,
+            "AttachedPolicies": attached,
+            "PermissionsBoundary": (role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn"),
+            "Tags": {t["Key"]: t["Value"] for t in role.get("Tags", [])},
+        }
 
     def role_exists(self, account: str, role_name: str) -> bool:
         return self.role_info(account, role_name) is not None
@@ -761,6 +779,7 @@ def provider_env(endpoint: str, region: str, extra: dict[str, str] | None = None
             "AWS_EC2_METADATA_DISABLED": "true",
             "AWS_CONFIG_FILE": empty,
             "AWS_SHARED_CREDENTIALS_FILE": empty,
+            "PROVIDER_ALLOWED_RESPONSE_URL_PREFIXES": LOCAL_RESPONSE_URLS,
         }
     )
     env.update(extra or {})

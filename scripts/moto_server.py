@@ -11,6 +11,9 @@ lives here, in the test harness, so product code has no emulator-specific branch
 * moto 5.2.5 has no GetBucketRequestPayment route (it lists the bucket instead).
 * moto's KMS backend answers 500 to ScheduleKeyDeletion (and Enable/DisableKey,
   CancelKeyDeletion) given a key ARN; KMS accepts ARNs there.
+* moto enforces a bucket policy's Deny on object requests ignoring its Condition, so AWS's
+  TLS-only statement (on every bucket the provider creates) would block them all; S3 applies
+  it only to requests without TLS (see ``_object_permission_honours_tls_only_deny``).
 
 And two speed fixes, because moto's own overhead would otherwise dominate the performance
 figures (scripts/bench.sh) that measure how well the provider overlaps its calls. Neither changes
@@ -107,6 +110,48 @@ def _get_bucket_replication(self):
 
 
 S3Response.get_bucket_replication = _get_bucket_replication
+
+
+def _is_tls_only_deny(statement) -> bool:
+    """AWS's recommended TLS-only statement: Deny when ``aws:SecureTransport`` is false."""
+    condition = statement.get("Condition") if isinstance(statement, dict) else None
+    return (
+        isinstance(statement, dict)
+        and statement.get("Effect") == "Deny"
+        and isinstance(condition, dict)
+        and list(condition) == ["Bool"]
+        and condition["Bool"] in ({"aws:SecureTransport": "false"}, {"aws:SecureTransport": False})
+    )
+
+
+def _object_permission_honours_tls_only_deny():
+    """moto 5.2.5 enforces a bucket policy's Deny statements on object GET/PUT without looking
+    at their Condition, so the TLS-only statement (``aws:SecureTransport`` false) that the
+    provider puts on every bucket it creates would block every object request. S3 applies that
+    Deny only to requests without TLS; the SDK's requests to S3 use TLS, and requests to this
+    emulator stand for them (it listens on plain http only because it is local): such
+    statements are left out of moto's check. Every other Deny is still enforced as moto does."""
+    import json
+
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+    from moto.s3.models import FakeBucket
+
+    def get_permission(self, action, resource):
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        doc = json.loads(self.policy.decode() if isinstance(self.policy, bytes) else self.policy)
+        statements = doc.get("Statement") or []
+        if isinstance(statements, dict):
+            statements = [statements]
+        doc["Statement"] = [st for st in statements if not _is_tls_only_deny(st)]
+        if not doc["Statement"]:
+            return PermissionResult.NEUTRAL
+        return IAMPolicy(json.dumps(doc)).is_action_permitted(action, resource)
+
+    FakeBucket.get_permission = get_permission
+
+
+_object_permission_honours_tls_only_deny()
 
 
 def _accept_key_arns(backend_cls, name):

@@ -11,6 +11,8 @@ use serde_json::Value;
 use crate::aws::{Call, CallLog, Connector};
 use crate::cfn::{self, Budget, Request, RequestKind, Response, Status};
 use crate::plan::names::NOTHING_CREATED_PREFIX;
+use crate::plan::Owner;
+use crate::reach::Reach;
 use crate::reconcile::{self, Deadline};
 use crate::spec;
 
@@ -23,7 +25,17 @@ pub struct Settings {
     pub policy_settle: Duration,
     /// How long one attempt of an AWS call may hang before it is retried.
     pub attempt_timeout: Duration,
+    /// ResponseURLs answered besides CloudFormation's own (`PROVIDER_ALLOWED_RESPONSE_URL_PREFIXES`).
+    pub response_urls: cfn::AllowedPrefixes,
+    /// The destination accounts the provider stack allows (`PROVIDER_DESTINATION_ACCOUNTS`).
+    pub reach: Reach,
+    /// The permissions boundary of every role the provider creates
+    /// (`PROVIDER_PERMISSIONS_BOUNDARY_ARN`, set by the source template).
+    pub permissions_boundary: Option<String>,
 }
+
+/// The environment setting naming the boundary of created roles.
+pub const PERMISSIONS_BOUNDARY_ENV: &str = "PROVIDER_PERMISSIONS_BOUNDARY_ARN";
 
 impl Default for Settings {
     fn default() -> Self {
@@ -31,6 +43,9 @@ impl Default for Settings {
             time_budget: cfn::DEFAULT_BUDGET,
             policy_settle: crate::aws::DEFAULT_SETTLE,
             attempt_timeout: crate::aws::DEFAULT_ATTEMPT_TIMEOUT,
+            response_urls: cfn::AllowedPrefixes::default(),
+            reach: Reach::Any,
+            permissions_boundary: None,
         }
     }
 }
@@ -51,6 +66,12 @@ impl Settings {
             time_budget,
             policy_settle,
             attempt_timeout: crate::aws::DEFAULT_ATTEMPT_TIMEOUT,
+            response_urls: cfn::AllowedPrefixes::from_env(),
+            reach: Reach::from_env(),
+            permissions_boundary: std::env::var(PERMISSIONS_BOUNDARY_ENV)
+                .ok()
+                .map(|b| b.trim().to_owned())
+                .filter(|b| !b.is_empty()),
         }
     }
 }
@@ -118,6 +139,7 @@ impl Provider {
             &conn,
             Deadline(budget.work_until),
             known_id.clone(),
+            &self.settings,
         )))
         .catch_unwind();
         let left = budget
@@ -169,7 +191,7 @@ impl Provider {
             .await
     }
 
-    /// Sends the one answer of this invocation.
+    /// Sends the one answer of this invocation, if `url` is one the function may answer to.
     async fn answer(
         &self,
         url: &str,
@@ -177,9 +199,15 @@ impl Provider {
         budget: Budget,
         log: &CallLog,
     ) -> Outcome {
-        let delivered = cfn::deliver(self.http(), url, response.body(), budget.answer_until)
-            .await
-            .is_ok();
+        let delivered = match self.settings.response_urls.check(url) {
+            Ok(()) => cfn::deliver(self.http(), url, response.body(), budget.answer_until)
+                .await
+                .is_ok(),
+            Err(why) => {
+                tracing::error!(url = %cfn::loggable(url), why = %why, "not answering: the ResponseURL is not CloudFormation's");
+                false
+            }
+        };
         Outcome {
             response: Some(response),
             delivered,
@@ -233,12 +261,21 @@ async fn run(
     conn: &Connector,
     deadline: Deadline,
     known_id: Arc<Mutex<Option<String>>>,
+    settings: &Settings,
 ) -> Response {
     match request.kind {
         RequestKind::Create | RequestKind::Update => {
-            create_or_update(request, conn, deadline, known_id).await
+            create_or_update(request, conn, deadline, known_id, settings).await
         }
-        RequestKind::Delete => delete(request, conn, deadline).await,
+        RequestKind::Delete => delete(request, conn, deadline, settings).await,
+    }
+}
+
+/// The stack resource a request comes from: the owner Create records.
+fn owner_of(request: &Request) -> Owner {
+    Owner {
+        stack_id: request.stack_id.clone(),
+        logical_id: request.logical_resource_id.clone(),
     }
 }
 
@@ -247,6 +284,7 @@ async fn create_or_update(
     conn: &Connector,
     deadline: Deadline,
     known_id: Arc<Mutex<Option<String>>>,
+    settings: &Settings,
 ) -> Response {
     let current_id = request.physical_resource_id.clone();
     let spec = match spec::parse(&request.properties) {
@@ -259,6 +297,13 @@ async fn create_or_update(
             )
         }
     };
+    if let Err(e) = settings.reach.check(&spec) {
+        return failed(
+            request,
+            current_id.unwrap_or_else(|| nothing_created_id(request)),
+            e.to_string(),
+        );
+    }
     // Destination credentials do not depend on the source identity: fetch both at once (the
     // connector keeps them; a failure here is reported by `apply`, which asks again).
     let (resolved, _) = futures::join!(
@@ -275,6 +320,10 @@ async fn create_or_update(
             )
         }
     };
+    let resolved = resolved.for_request(
+        Some(owner_of(request)),
+        settings.permissions_boundary.clone(),
+    );
     let new_id = resolved.physical_id.clone();
     let replacing = current_id.as_ref().is_some_and(|c| c != &new_id);
     // The properties an Update replaces (same source): what they had and the new ones lack is
@@ -320,7 +369,12 @@ async fn create_or_update(
     ok
 }
 
-async fn delete(request: &Request, conn: &Connector, deadline: Deadline) -> Response {
+async fn delete(
+    request: &Request,
+    conn: &Connector,
+    deadline: Deadline,
+    settings: &Settings,
+) -> Response {
     let id = request.physical_resource_id.clone().unwrap_or_default();
     let success = || response(request, Status::Success, id.clone(), None);
     if id.starts_with(NOTHING_CREATED_PREFIX) {
@@ -333,7 +387,8 @@ async fn delete(request: &Request, conn: &Connector, deadline: Deadline) -> Resp
         );
         return success();
     };
-    match reconcile::cleanup(conn, &spec, &id, deadline).await {
+    let spec = settings.reach.reachable(&spec);
+    match reconcile::cleanup(conn, &spec, &id, Some(owner_of(request)), deadline).await {
         Ok(()) => success(),
         Err(e) => failed(request, id.clone(), e.to_string()),
     }

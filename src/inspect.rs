@@ -221,6 +221,7 @@ async fn destination(
         owner_override: rule.owner_override,
         sse_kms: rule.sse_kms,
         prefix: rule.prefix.clone(),
+        delete_markers: rule.delete_markers,
         bucket: dest_bucket,
     })
 }

@@ -11,6 +11,8 @@ pub mod doctor;
 pub mod handler;
 pub mod inspect;
 pub mod plan;
+pub mod reach;
 pub mod reconcile;
 pub mod spec;
+pub mod template;
 pub mod verify;

@@ -15,10 +15,13 @@ of ``s3-replication-provider/moto-lambda``: the built ``bootstrap`` under AWS's 
 Interface Emulator, on the host network), waits for the answer at its own ResponseURL and
 resolves ``Fn::GetAtt`` from it. Steps, in order (each builds on the ones before):
 
+0. an organization (moto's Organizations: the management account, an OU, three members);
 1. the source-account template (``sam/source-account/template.yaml``), transformed offline by
    samtranslator as CloudFormation's ``AWS::Serverless-2016-10-31`` transform would, with the
    function's code from an S3 object (the zipped ``bootstrap`` of the ``sam build``), deployed
-   with the parameters README documents: function, execution role and log group;
+   with the parameters README documents: function, execution role, log group and the
+   permissions boundary of the roles it creates, replicas allowed into one account and the
+   organization;
 2. the destination-account template as a plain stack in one account, trusting that
    function's role (``ProviderRoleArn``, as README's single-provider mode);
 3. ``cloudformation/examples/single-destination.yaml`` as written, parameters filled: the
@@ -26,8 +29,7 @@ resolves ``Fn::GetAtt`` from it. Steps, in order (each builds on the ones before
    ``ServiceTimeout``, and the doctor passes every link of the live state;
 4. the same example with a source bucket that does not exist: the engine receives FAILED, with
    a reason naming the bucket, within a bounded wait (moto then leaves the stack in progress);
-5. an organization (a management account, an OU, three member accounts) and a
-   service-managed StackSet of the destination-account template over the OU, in two regions,
+5. a service-managed StackSet of the destination-account template over the OU, in two regions,
    with README's organization parameters: each member account gets the role once (only the
    ``RoleRegion`` instance creates it);
 6. ``cloudformation/examples/two-destinations-created-keys.yaml`` replicating into two member
@@ -76,7 +78,7 @@ DESTINATION_TEMPLATE = os.path.join(REPO, "sam", "destination-account", "templat
 EXAMPLES = os.path.join(REPO, "cloudformation", "examples")
 # How long a consumer stack may take: a cold container and a Create against moto take seconds.
 STACK_WAIT_SECONDS = 240
-EXPECTED_STEPS = 7
+EXPECTED_STEPS = 8
 
 
 def log(msg: str) -> None:
@@ -212,7 +214,15 @@ class Engines:
         key = f"provider/{uuid.uuid4().hex}.zip"
         s3.put_object(Bucket=artifacts, Key=key, Body=package.getvalue())
         transformed = os.path.join(self.work, "source-account.json")
-        values = {"Architecture": arch}
+        # README's parameters: where replicas may go (the destination accounts of these steps;
+        # step 6's member accounts are added by create_stack below once they exist), and the
+        # emulator's response endpoint admitted (moto's ResponseURL is plain http on 127.0.0.1).
+        values = {
+            "Architecture": arch,
+            "DestinationAccountIds": ACCT_B,
+            "DestinationOrganizationId": self.org["id"],
+            "AllowedResponseUrlPrefixes": emulator.LOCAL_RESPONSE_URLS,
+        }
         out = run(
             [self.args.sam_python, os.path.join(REPO, "scripts", "lambda", "sam_transform.py"), SOURCE_TEMPLATE, transformed,
              "--code-uri", f"s3://{artifacts}/{key}", "--region", SOURCE_REGION]
@@ -237,11 +247,28 @@ class Engines:
             env.get("DESTINATION_ROLE_NAME") == DESTINATION_ROLE and str(env.get("PROVIDER_TIME_BUDGET_SECONDS")) == "270" and env.get("RUST_LOG") == "info",
             f"function environment {env}",
         )
+        boundary = self.outputs.get("ReplicationRoleBoundaryArn", "")
+        check(
+            env.get("PROVIDER_PERMISSIONS_BOUNDARY_ARN") == boundary and ":policy/s3-replication/" in boundary,
+            f"boundary {boundary!r} vs function environment {env}",
+        )
+        # With an organization, IAM (aws:ResourceOrgID) decides which accounts are reachable: the
+        # function checks no list of its own.
+        check(env.get("PROVIDER_DESTINATION_ACCOUNTS") == "", f"function environment {env}")
+        policy = self.cloud.iam(SOURCE_ACCOUNT).get_policy(PolicyArn=boundary)["Policy"]
+        check(policy["Path"] == "/s3-replication/", f"boundary policy {policy}")
         role_name = function["Role"].rsplit("/", 1)[-1]
         check(role_name == f"S3ReplicationProvider-{SOURCE_REGION}", f"execution role {role_name}")
         role = self.world.role_info(SOURCE_ACCOUNT, role_name)
         check(role is not None, f"execution role {role_name} missing")
         check(sorted(role["InlinePolicies"]) == ["assume-roles", "kms-keys", "logs", "replication-roles", "source-buckets"], f"role policies {sorted(role['InlinePolicies'])}")
+        write_roles = next(
+            s for s in role["InlinePolicies"]["replication-roles"]["Statement"] if s.get("Sid") == "WriteBoundedReplicationRoles"
+        )
+        check(
+            write_roles["Condition"]["StringEquals"]["iam:PermissionsBoundary"] == boundary,
+            f"role creation not bound to the boundary: {write_roles}",
+        )
         trust = role["Trust"]["Statement"]
         check(len(trust) == 1 and trust[0]["Principal"] == {"Service": "lambda.amazonaws.com"}, f"execution role trust {trust}")
         groups = self.cloud.client("logs", SOURCE_ACCOUNT, SOURCE_REGION).describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{FUNCTION_NAME}")["logGroups"]
@@ -250,20 +277,29 @@ class Engines:
     def destination_role_stack(self) -> None:
         with open(DESTINATION_TEMPLATE, encoding="utf-8") as f:
             body = f.read()
-        values = {"ProviderRoleArn": self.outputs["FunctionRoleArn"]}
+        # README's single-provider parameters: the function's role, and the designated buckets.
+        values = {"ProviderRoleArns": self.outputs["FunctionRoleArn"], "DestinationBucketNamePattern": "engines-dst*"}
         stack_id = self.create_stack("s3-replication-destination-role", body, values, ACCT_B, "us-east-1")
         status = self.stack(stack_id, ACCT_B, "us-east-1")["StackStatus"]
         check(status == "CREATE_COMPLETE", f"destination role stack {status}")
         role = self.world.role_info(ACCT_B, DESTINATION_ROLE)
         check(role is not None, f"{DESTINATION_ROLE} missing in {ACCT_B}")
         principals = [s.get("Principal") for s in role["Trust"]["Statement"]]
-        check(principals == [{"AWS": self.outputs["FunctionRoleArn"]}], f"trust principals {principals}")
+        check(principals == [{"AWS": [self.outputs["FunctionRoleArn"]]}], f"trust principals {principals}")
+        denies = [s for p in role["InlinePolicies"].values() for s in p["Statement"] if s["Effect"] == "Deny"]
+        check(
+            any(s.get("Action") == "kms:ScheduleKeyDeletion" for s in denies),
+            f"the default role may schedule key deletion: {denies}",
+        )
 
     def single_destination(self) -> None:
         src, dst = f"engines-src-{self.suffix}", f"engines-dst-{self.suffix}"
         self.world.create_bucket(SOURCE_ACCOUNT, SOURCE_REGION, src)
         source_key = self.world.create_key(SOURCE_ACCOUNT, SOURCE_REGION, "engines source key")
         dest_key = self.world.create_key(ACCT_B, REGION_B, "engines replica key")
+        # Existing keys: their owners opt them in, as the example's prerequisites say.
+        for key in (source_key, dest_key):
+            self.world.opt_in_key(key)
         stack_id = self.create_stack(
             "single-destination",
             self.example("single-destination.yaml"),
@@ -289,6 +325,13 @@ class Engines:
         rules = (self.world.bucket_replication(src, SOURCE_ACCOUNT, SOURCE_REGION) or {}).get("Rules", [])
         check([r["Destination"]["Bucket"] for r in rules] == [f"arn:aws:s3:::{dst}"], f"rules {rules}")
         check(self.world.bucket_exists(dst, ACCT_B, REGION_B), f"destination bucket {dst} was not created")
+        replication_role = self.world.role_info(SOURCE_ACCOUNT, answer["Data"]["ReplicationRoleArn"].rsplit("/", 1)[-1])
+        check(
+            replication_role is not None
+            and replication_role["PermissionsBoundary"] == self.outputs["ReplicationRoleBoundaryArn"]
+            and replication_role["Tags"].get("s3-replication:stack-id") == stack_id,
+            f"the replication role lacks the boundary or the owner: {replication_role}",
+        )
         self.doctor(src, SOURCE_REGION)
 
     def failed_answer(self) -> None:
@@ -323,11 +366,17 @@ class Engines:
             org.move_account(AccountId=account, SourceParentId=root, DestinationParentId=ou)
             members.append(account)
         self.org = {"id": org_id, "ou": ou, "members": members}
+        listed = org.list_accounts_for_parent(ParentId=ou)["Accounts"]
+        check(sorted(a["Id"] for a in listed) == sorted(members), f"OU {ou} holds {listed}")
+
+    def stackset(self) -> None:
+        org_id, ou, members = self.org["id"], self.org["ou"], self.org["members"]
         with open(DESTINATION_TEMPLATE, encoding="utf-8") as f:
             body = f.read()
         cfn = self.cfn(SOURCE_ACCOUNT, "us-east-1")
         name = "s3-replication-destination-role"
-        # README's organization parameters (cloudformation/examples/organization/README.md).
+        # README's organization parameters (cloudformation/examples/organization/README.md): the
+        # provider's account listed, the designated buckets named.
         cfn.create_stack_set(
             StackSetName=name,
             TemplateBody=body,
@@ -335,7 +384,13 @@ class Engines:
             AutoDeployment={"Enabled": True, "RetainStacksOnAccountRemoval": False},
             Capabilities=["CAPABILITY_NAMED_IAM"],
             Parameters=parameters(
-                {"OrganizationId": org_id, "ProviderRoleNamePattern": "S3ReplicationProvider-*", "RoleRegion": "us-east-1"}
+                {
+                    "OrganizationId": org_id,
+                    "ProviderAccountIds": SOURCE_ACCOUNT,
+                    "ProviderRoleNamePattern": "S3ReplicationProvider-*",
+                    "DestinationBucketNamePattern": "engines-*",
+                    "RoleRegion": "us-east-1",
+                }
             ),
         )
         cfn.create_stack_instances(StackSetName=name, DeploymentTargets={"OrganizationalUnitIds": [ou]}, Regions=["us-east-1", SOURCE_REGION])
@@ -345,8 +400,11 @@ class Engines:
         for member in members:
             role = self.world.role_info(member, DESTINATION_ROLE)
             check(role is not None, f"{DESTINATION_ROLE} missing in member account {member}")
-            condition = role["Trust"]["Statement"][0].get("Condition", {})
-            check(condition.get("StringEquals", {}).get("aws:PrincipalOrgID") == org_id, f"trust in {member}: {role['Trust']}")
+            condition = role["Trust"]["Statement"][0].get("Condition", {}).get("StringEquals", {})
+            check(
+                condition.get("aws:PrincipalOrgID") == org_id and condition.get("aws:PrincipalAccount") == [SOURCE_ACCOUNT],
+                f"trust in {member}: {role['Trust']}",
+            )
         check(self.world.role_info(SOURCE_ACCOUNT, DESTINATION_ROLE) is None, "the management account got a role (service-managed StackSets skip it)")
 
     def two_destinations(self) -> None:
@@ -451,11 +509,12 @@ def main() -> int:
             engines.cloud = emulator.Cloud(moto.endpoint)
             engines.world = emulator.World(engines.cloud)
             engines.receiver = receiver
+            steps.run("an organization: management account, an OU, three member accounts", engines.organization)
             steps.run("source-account template through the SAM transform and CloudFormation: function, role, log group", engines.provider_stack)
             steps.run("destination-account template as a stack: the provisioner role trusts the function's role", engines.destination_role_stack)
             steps.run("single-destination.yaml through CloudFormation: CREATE_COMPLETE, outputs = the answer's Data, doctor passes", engines.single_destination)
             steps.run("single-destination.yaml with a missing source bucket: the engine receives FAILED naming it", engines.failed_answer)
-            steps.run("StackSet of the destination-account template over an OU: one role per member account", engines.organization)
+            steps.run("StackSet of the destination-account template over the OU: one role per member account", engines.stackset)
             steps.run("two-destinations-created-keys.yaml into two member accounts through the StackSet's roles", engines.two_destinations)
             steps.run("Delete through Lambda Invoke: configuration, role and statements gone, buckets and keys kept", engines.delete)
             if steps.failed:

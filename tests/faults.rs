@@ -28,6 +28,7 @@ async fn harness() -> Harness {
         policy_settle: Duration::from_millis(20),
         // A hung call is abandoned after a second (20 s in production) and retried.
         attempt_timeout: Duration::from_secs(1),
+        ..support::local_settings()
     })
     .await
 }
@@ -210,7 +211,25 @@ async fn assert_cleaned(h: &Harness, w: &World) {
 }
 
 /// Checks one faulted answer: transient faults are absorbed, permanent ones named.
-fn check_faulted(answer: &Answered, fault: Fault, failed_request: Option<&Seen>, k: usize) {
+/// Create and Update get past no denial but an unreachable account's (never on this path).
+const CREATE_TOLERATES: &[&str] = &["AssumeRole"];
+/// Delete gets past an unreachable account, and a policy whose owner keeps our (now unused)
+/// statement in it: a Delete must not be left failing.
+const DELETE_TOLERATES: &[&str] = &[
+    "AssumeRole",
+    "PutBucketPolicy",
+    "DeleteBucketPolicy",
+    "PutKeyPolicy",
+];
+
+/// `tolerated`: operations whose AccessDenied the request gets past by design.
+fn check_faulted(
+    answer: &Answered,
+    fault: Fault,
+    failed_request: Option<&Seen>,
+    k: usize,
+    tolerated: &[&str],
+) {
     match (fault.transient(), answer.status()) {
         (true, "SUCCESS") => {}
         (false, "FAILED") => {
@@ -222,10 +241,9 @@ fn check_faulted(answer: &Answered, fault: Fault, failed_request: Option<&Seen>,
             );
         }
         (false, "SUCCESS") => {
-            // Only reads whose denial is by design tolerated: an unreachable account on cleanup.
             let op = operation(failed_request.unwrap());
-            assert_eq!(
-                op, "AssumeRole",
+            assert!(
+                tolerated.contains(&op.as_str()),
                 "k={k}: AccessDenied on {op} must fail the request"
             );
         }
@@ -255,7 +273,7 @@ async fn create_survives_a_fault_at_every_call() {
         h.proxy.fail_nth(k, fault);
         let first = h.create(&p).await;
         let seen = seen_since(&h, before);
-        check_faulted(&first, fault, seen.get(k - 1), k);
+        check_faulted(&first, fault, seen.get(k - 1), k, CREATE_TOLERATES);
         h.proxy.clear();
         let again = h.create(&p).await;
         again.assert_success();
@@ -286,7 +304,7 @@ async fn update_survives_a_fault_at_every_call() {
         h.proxy.fail_nth(k, fault);
         let first = h.update(&two, &id, &one).await;
         let seen = seen_since(&h, before);
-        check_faulted(&first, fault, seen.get(k - 1), k);
+        check_faulted(&first, fault, seen.get(k - 1), k, CREATE_TOLERATES);
         h.proxy.clear();
         let again = h.update(&two, &id, &one).await;
         again.assert_success();
@@ -316,7 +334,7 @@ async fn delete_survives_a_fault_at_every_call() {
         h.proxy.fail_nth(k, fault);
         let first = h.delete(&p, created.physical_id()).await;
         let seen = seen_since(&h, before);
-        check_faulted(&first, fault, seen.get(k - 1), k);
+        check_faulted(&first, fault, seen.get(k - 1), k, DELETE_TOLERATES);
         h.proxy.clear();
         // CloudFormation retries a failed Delete; a tolerated skip is re-run here to show that
         // the statements it left behind are removable (they grant a deleted role).
@@ -340,7 +358,7 @@ async fn response_put_failures_are_retried_and_a_dead_url_does_not_hang() {
         h.emu.sdk_config(HOME_REGION).await,
         Settings {
             time_budget: Duration::from_secs(6),
-            ..Settings::default()
+            ..support::local_settings()
         },
     );
     let dead = format!(

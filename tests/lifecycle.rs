@@ -113,16 +113,29 @@ async fn create_with_created_keys_is_complete_idempotent_and_deletable() {
     assert_eq!(bucket_stmt["Resource"], format!("arn:aws:s3:::{dst}/*"));
     for (acct, region, key) in [(SRC, HOME_REGION, &src_key), (ACCT_B, REGION_B, &dst_key)] {
         let policy = h.emu.key_policy(acct, region, key).await;
+        // A created key's policy: KMS's default statement (the account's IAM governs it), the
+        // provider's own management grant naming who created it, and the replication grant.
         assert_eq!(
-            policy_sids(&policy).len(),
-            2,
-            "default statement kept: {policy}"
+            policy_sids(&policy),
+            [
+                "EnableIamPolicies",
+                "S3ReplicationProviderManagesThisKey",
+                sid.as_str()
+            ],
+            "{policy}"
         );
         assert_eq!(
             statement(&policy, &sid).unwrap()["Principal"]["AWS"],
             role_arn(&src)
         );
     }
+    // In the destination, the key is managed through the destination role (no IAM policy of
+    // the account lets that role edit or delete keys in general).
+    let dst_policy = h.emu.key_policy(ACCT_B, REGION_B, &dst_key).await;
+    assert_eq!(
+        statement(&dst_policy, "S3ReplicationProviderManagesThisKey").unwrap()["Principal"]["AWS"],
+        format!("arn:aws:iam::{ACCT_B}:role/S3ReplicationDestinationProvisioner")
+    );
 
     // The role: S3 only, for this bucket and account; one inline policy on exact ARNs.
     let iam = h.emu.iam(SRC).await;

@@ -1,57 +1,1018 @@
-//! The SAM templates grant every IAM action the provider's calls need, on the side that makes
-//! them. moto evaluates no permission, so a missing action would only show on AWS, as an
-//! AccessDenied in the middle of a stack operation: this test drives every code path that
-//! calls AWS (Create with created keys and a created bucket, `Verify: Replication` with its
-//! canaries and the doctor's live read, an Update that drops a destination and renames the
-//! role, a Delete that retires the keys), records each call's IAM action(s), and checks that
-//! the source-account template grants every action called with the function's own
-//! credentials and the destination-account template every action called through the
-//! destination role.
+//! The SAM templates against the security model (README "Security model"), with the project's own
+//! policy evaluator (the doctor's): every template is resolved offline with several parameter
+//! sets (defaults, organization mode, single provider), every policy it deploys is extracted, and
 //!
-//! It checks that each action is granted somewhere in the right template, not the resource
-//! each statement is scoped to (those are reviewed in the templates and by checkov).
+//! * each **attack** of the list below is refused (explicit or implicit deny: never Allow, never
+//!   "cannot decide");
+//! * each **legitimate call** the provider makes is allowed, on its real resource and context
+//!   (the function's role in the source account, the destination role in a destination
+//!   account, keys the provider created under the policy it gives them);
+//! * every action the provider really calls (a live Create, Update and Delete against the
+//!   emulator, recorded call by call) is one of those legitimate calls, so the list cannot
+//!   silently fall behind the code.
+//!
+//! moto evaluates no permission: without this, a missing grant would show only on AWS, as an
+//! AccessDenied in the middle of a stack operation, and a grant too many not at all.
 
 mod support;
 
 use std::collections::BTreeSet;
 
 use s3_replication_provider::aws::Call;
-use serde_json::json;
+use s3_replication_provider::doctor::decide::{kms_access, trust, Document};
+use s3_replication_provider::doctor::{
+    evaluate, Context, Decision, PolicyKind, Principal, Request,
+};
+use s3_replication_provider::plan::policy::created_key_policy;
+use s3_replication_provider::template::{Context as Deployment, Deployed, Template};
+use serde_json::{json, Value};
 use support::harness::{Answered, Harness, HOME_REGION};
 use support::{unique, DEFAULT_ACCOUNT};
 
-const SRC: &str = DEFAULT_ACCOUNT;
+/// The source account (where the provider runs) and two destination accounts, in an organization.
+const SRC: &str = "111111111111";
 const ACCT_B: &str = "222222222222";
 const ACCT_C: &str = "333333333333";
-const REGION_B: &str = "us-west-2";
-const REGION_C: &str = "ap-southeast-2";
+/// A member account of the same organization that is neither a source nor a destination.
+const OTHER_MEMBER: &str = "999999999999";
+const ORG: &str = "o-a1b2c3d4e5";
+const OTHER_ORG: &str = "o-zzzzzzzzzz";
+const REGION: &str = "eu-west-1";
+const FUNCTION_ROLE: &str = "arn:aws:iam::111111111111:role/S3ReplicationProvider-eu-west-1";
+const BOUNDARY: &str = "arn:aws:iam::111111111111:policy/s3-replication/s3-replication-provider-replication-role-boundary-eu-west-1";
+const DESTINATION_ROLE_NAME: &str = "S3ReplicationDestinationProvisioner";
 
-/// The `service:Action` names a template grants (comments removed; condition keys such as
-/// `s3:ResourceAccount` come along but name no action).
-fn granted(template: &str) -> BTreeSet<String> {
-    let path = format!(
-        "{}/sam/{template}/template.yaml",
-        env!("CARGO_MANIFEST_DIR")
+fn destination_role(account: &str) -> String {
+    format!("arn:aws:iam::{account}:role/{DESTINATION_ROLE_NAME}")
+}
+
+fn template(name: &str) -> Template {
+    let path = format!("{}/sam/{name}/template.yaml", env!("CARGO_MANIFEST_DIR"));
+    Template::parse(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The source template deploys in the function's region; the destination template in its
+/// `RoleRegion` (default us-east-1), the stack instance that creates the (global) role.
+fn deploy(name: &str, account: &str, params: &[(&str, &str)]) -> Deployed {
+    let deployed = template(name)
+        .deploy(&deployment(name, account, params))
+        .unwrap_or_else(|e| panic!("{name} with {params:?}: {e}"));
+    assert!(
+        deployed.failed_rules.is_empty(),
+        "{name} with {params:?} breaks its Rules: {:?}",
+        deployed.failed_rules
     );
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let mut out = BTreeSet::new();
-    for line in text.lines() {
-        let code = line.split(" #").next().unwrap_or_default();
-        if code.trim_start().starts_with('#') {
-            continue;
+    deployed
+}
+
+/// What a deployment of `name` with `params` knows: the parameters, and the ids of the
+/// resources the templates refer to.
+fn deployment(name: &str, account: &str, params: &[(&str, &str)]) -> Deployment {
+    let region = if name == "destination-account" {
+        "us-east-1"
+    } else {
+        REGION
+    };
+    let mut ctx = Deployment::new(account, region);
+    for (k, v) in params {
+        ctx = ctx.with_parameter(k, v);
+    }
+    ctx.refs
+        .insert("ReplicationRoleBoundary".into(), json!(BOUNDARY));
+    ctx.refs.insert(
+        "FunctionLogGroup".into(),
+        json!("/aws/lambda/s3-replication-provider"),
+    );
+    ctx.attributes
+        .insert(("FunctionRole".into(), "Arn".into()), json!(FUNCTION_ROLE));
+    ctx.attributes.insert(
+        ("ProviderFunction".into(), "Arn".into()),
+        json!("arn:aws:lambda:eu-west-1:111111111111:function:s3-replication-provider"),
+    );
+    ctx
+}
+
+/// A role's trust policy and inline policies, as the template deploys them.
+struct Role {
+    trust: Value,
+    policies: Vec<(String, Value)>,
+}
+
+impl Role {
+    fn of(d: &Deployed, logical_id: &str) -> Role {
+        let p = d
+            .properties(logical_id)
+            .unwrap_or_else(|| panic!("no {logical_id}"));
+        Role {
+            trust: p["AssumeRolePolicyDocument"].clone(),
+            policies: p["Policies"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|x| {
+                    (
+                        x["PolicyName"].as_str().unwrap().to_owned(),
+                        x["PolicyDocument"].clone(),
+                    )
+                })
+                .collect(),
         }
-        for word in code.split(|c: char| !(c.is_ascii_alphanumeric() || c == ':' || c == '-')) {
-            if let Some((service, action)) = word.split_once(':') {
-                let known = ["s3", "kms", "iam", "sts", "organizations", "logs"];
-                if known.contains(&service) && action.starts_with(|c: char| c.is_ascii_uppercase())
-                {
-                    out.insert(word.to_owned());
-                }
-            }
+    }
+
+    fn identity(&self) -> Vec<Document<'_>> {
+        self.policies
+            .iter()
+            .map(|(n, d)| Document::new(n, d))
+            .collect()
+    }
+}
+
+/// The source template's boundary document.
+fn boundary(d: &Deployed) -> Value {
+    d.properties("ReplicationRoleBoundary").unwrap()["PolicyDocument"].clone()
+}
+
+/// What the function's own role may do, alone (no resource policy: IAM, STS, same-account S3
+/// without a bucket policy).
+fn by_identity(role: &Role, req: &Request) -> Decision {
+    s3_replication_provider::doctor::eval::evaluate_all(
+        role.identity().iter().map(|d| (d.name, d.body)),
+        PolicyKind::Identity,
+        req,
+    )
+    .decision()
+}
+
+/// A KMS request on a key with `key_policy`, in `account`.
+fn on_key(role: &Role, req: &Request, key_policy: &Value, account: &str) -> Decision {
+    kms_access(
+        req,
+        &role.identity(),
+        Document::new("key policy", key_policy),
+        account,
+    )
+    .decision
+}
+
+/// A key with KMS's default policy: the account's IAM policies govern it.
+fn default_key_policy(account: &str) -> Value {
+    json!({"Version": "2012-10-17", "Statement": [{"Sid": "Enable IAM User Permissions", "Effect": "Allow",
+        "Principal": {"AWS": format!("arn:aws:iam::{account}:root")}, "Action": "kms:*", "Resource": "*"}]})
+}
+
+fn key_arn(account: &str, id: &str) -> String {
+    format!("arn:aws:kms:{REGION}:{account}:key/{id}")
+}
+
+fn req(principal: &str, action: &str, resource: &str, ctx: Context) -> Request {
+    Request::new(Principal::role(principal), action, resource, ctx)
+}
+
+/// The closed-world context of a role session of `principal`, plus `keys`.
+fn ctx(principal: &str, keys: &[(&str, &str)]) -> Context {
+    let account = principal.split(':').nth(4).unwrap_or_default().to_owned();
+    let mut c = Context::closed()
+        .with("aws:PrincipalArn", principal)
+        .with("aws:PrincipalAccount", account)
+        .with("aws:PrincipalOrgID", ORG)
+        .with("aws:SecureTransport", "true");
+    for (k, v) in keys {
+        c = c.with(k, *v);
+    }
+    c
+}
+
+#[track_caller]
+fn assert_allowed(what: &str, d: Decision) {
+    assert_eq!(d, Decision::Allow, "legitimate call refused: {what}");
+}
+
+#[track_caller]
+fn assert_refused(what: &str, d: Decision) {
+    assert!(
+        matches!(d, Decision::ExplicitDeny | Decision::ImplicitDeny),
+        "attack not refused ({d:?}): {what}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// parameter sets
+// ---------------------------------------------------------------------------------------------
+
+const PATTERN: &str = "backup-*";
+
+fn destination_sets() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> {
+    vec![
+        (
+            "single provider (defaults otherwise)",
+            vec![
+                ("ProviderRoleArns", FUNCTION_ROLE),
+                ("DestinationBucketNamePattern", PATTERN),
+            ],
+        ),
+        (
+            "organization",
+            vec![
+                ("OrganizationId", ORG),
+                ("ProviderAccountIds", "111111111111,444444444444"),
+                ("DestinationBucketNamePattern", PATTERN),
+            ],
+        ),
+        (
+            "organization, ExternalId, key deletion allowed",
+            vec![
+                ("OrganizationId", ORG),
+                ("ProviderAccountIds", SRC),
+                ("ExternalId", "backup-external-id"),
+                ("AllowKeyDeletion", "true"),
+                ("DestinationBucketNamePattern", PATTERN),
+            ],
+        ),
+    ]
+}
+
+fn source_sets() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> {
+    vec![
+        (
+            "listed destination accounts (defaults otherwise)",
+            vec![("DestinationAccountIds", "222222222222,333333333333")],
+        ),
+        (
+            "destination organization",
+            vec![("DestinationOrganizationId", ORG)],
+        ),
+    ]
+}
+
+// ---------------------------------------------------------------------------------------------
+// the legitimate calls
+// ---------------------------------------------------------------------------------------------
+
+/// Whether the call is made with the function's own credentials or through a destination role.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Side {
+    Source,
+    Destination,
+}
+
+/// Where a legitimate call lands: the policies that decide it besides the caller's own.
+enum On {
+    /// IAM/STS/S3 without a resource policy in play.
+    Identity,
+    /// A key the provider created (its policy names the caller).
+    CreatedKey,
+    /// An existing key its owner opted in (tag), with KMS's default policy.
+    OptedInKey,
+    /// Any existing key with KMS's default policy (reads).
+    AnyKey,
+}
+
+struct Legit {
+    side: Side,
+    action: &'static str,
+    resource: String,
+    keys: Vec<(&'static str, String)>,
+    /// Multi-valued condition keys (`aws:TagKeys`).
+    lists: Vec<(&'static str, Vec<&'static str>)>,
+    on: On,
+    /// Legitimate only where the destination's owner set `AllowKeyDeletion`.
+    needs_key_deletion: bool,
+}
+
+fn legit(side: Side, action: &'static str, resource: &str, on: On) -> Legit {
+    Legit {
+        side,
+        action,
+        resource: resource.to_owned(),
+        keys: Vec::new(),
+        lists: Vec::new(),
+        on,
+        needs_key_deletion: false,
+    }
+}
+
+impl Legit {
+    fn with(mut self, key: &'static str, value: &str) -> Self {
+        self.keys.push((key, value.to_owned()));
+        self
+    }
+
+    fn with_values(mut self, key: &'static str, values: &[&'static str]) -> Self {
+        self.lists.push((key, values.to_vec()));
+        self
+    }
+}
+
+/// Every call the provider makes, with the resource and condition keys AWS evaluates it with.
+fn legitimate_calls(dest_account: &str) -> Vec<Legit> {
+    use On::*;
+    use Side::*;
+    let src_bucket = "arn:aws:s3:::app-data";
+    let canary = "arn:aws:s3:::app-data/logs/.s3-replication-canary/c1";
+    let dst_bucket = "arn:aws:s3:::backup-app";
+    let dst_canary = "arn:aws:s3:::backup-app/logs/.s3-replication-canary/c1";
+    let role = "arn:aws:iam::111111111111:role/s3-replication/s3-replication-app-data";
+    let src_key = key_arn(SRC, "created");
+    let dst_key = key_arn(dest_account, "created");
+    let alias =
+        |account: &str| format!("arn:aws:kms:{REGION}:{account}:alias/s3-replication/app-data");
+    let mut out = Vec::new();
+    for action in [
+        "s3:GetBucketLocation",
+        "s3:GetBucketVersioning",
+        "s3:PutBucketVersioning",
+        "s3:GetReplicationConfiguration",
+        "s3:PutReplicationConfiguration",
+        "s3:GetEncryptionConfiguration",
+        "s3:PutEncryptionConfiguration",
+        "s3:GetBucketPolicy",
+        "s3:GetBucketRequestPayment",
+        "s3:GetBucketObjectLockConfiguration",
+    ] {
+        out.push(legit(Source, action, src_bucket, Identity).with("s3:ResourceAccount", SRC));
+    }
+    for action in [
+        "s3:PutObject",
+        "s3:PutObjectTagging",
+        "s3:GetObjectVersion",
+        "s3:DeleteObjectVersion",
+    ] {
+        out.push(legit(Source, action, canary, Identity).with("s3:ResourceAccount", SRC));
+    }
+    out.push(
+        legit(Source, "kms:GenerateDataKey", &src_key, CreatedKey)
+            .with("kms:ViaService", "s3.eu-west-1.amazonaws.com"),
+    );
+    for action in [
+        "iam:CreateRole",
+        "iam:PutRolePolicy",
+        "iam:UpdateAssumeRolePolicy",
+        "iam:PutRolePermissionsBoundary",
+    ] {
+        out.push(legit(Source, action, role, Identity).with("iam:PermissionsBoundary", BOUNDARY));
+    }
+    for action in [
+        "iam:GetRole",
+        "iam:DeleteRole",
+        "iam:DeleteRolePolicy",
+        "iam:GetRolePolicy",
+        "iam:ListRolePolicies",
+        "iam:ListAttachedRolePolicies",
+        "iam:TagRole",
+    ] {
+        out.push(legit(Source, action, role, Identity));
+    }
+    out.push(
+        legit(Source, "iam:PassRole", role, Identity)
+            .with("iam:PassedToService", "s3.amazonaws.com"),
+    );
+    out.push(legit(Source, "iam:GetPolicy", BOUNDARY, Identity));
+    out.push(legit(Source, "iam:GetPolicyVersion", BOUNDARY, Identity));
+    out.push(legit(
+        Source,
+        "organizations:DescribeOrganization",
+        "*",
+        Identity,
+    ));
+    out.push(
+        legit(
+            Source,
+            "sts:AssumeRole",
+            &destination_role(dest_account),
+            Identity,
+        )
+        .with("aws:ResourceAccount", dest_account)
+        .with("aws:ResourceOrgID", ORG),
+    );
+    for (side, account, key) in [
+        (Source, SRC, &src_key),
+        (Destination, dest_account, &dst_key),
+    ] {
+        let provider_tags = ["s3-replication:managed", "s3-replication:source-bucket"];
+        out.push(
+            legit(side, "kms:CreateKey", "*", Identity)
+                .with("aws:RequestTag/s3-replication:managed", "true")
+                .with("kms:BypassPolicyLockoutSafetyCheck", "false")
+                .with_values("aws:TagKeys", &provider_tags),
+        );
+        out.push(
+            legit(side, "kms:TagResource", key, Identity)
+                .with("aws:RequestTag/s3-replication:managed", "true")
+                .with_values("aws:TagKeys", &provider_tags),
+        );
+        out.push(legit(side, "kms:ListAliases", "*", Identity));
+        for action in [
+            "kms:DescribeKey",
+            "kms:GetKeyPolicy",
+            "kms:GetKeyRotationStatus",
+            "kms:ListResourceTags",
+        ] {
+            out.push(legit(side, action, &key_arn(account, "existing"), AnyKey));
         }
+        for action in [
+            "kms:EnableKeyRotation",
+            "kms:PutKeyPolicy",
+            "kms:CreateAlias",
+            "kms:DeleteAlias",
+        ] {
+            out.push(legit(side, action, key, CreatedKey));
+        }
+        for action in ["kms:CreateAlias", "kms:DeleteAlias"] {
+            out.push(legit(side, action, &alias(account), Identity));
+        }
+        out.push(
+            legit(
+                side,
+                "kms:PutKeyPolicy",
+                &key_arn(account, "opted-in"),
+                OptedInKey,
+            )
+            .with(
+                "aws:ResourceTag/s3-replication:provider-may-edit-policy",
+                "true",
+            ),
+        );
+    }
+    // KeyRemovalPolicy Delete of a source key; of a destination key only with AllowKeyDeletion
+    // (without it the destination role is denied and Delete keeps the key).
+    out.push(legit(
+        Source,
+        "kms:ScheduleKeyDeletion",
+        &src_key,
+        CreatedKey,
+    ));
+    out.push(Legit {
+        needs_key_deletion: true,
+        ..legit(Destination, "kms:ScheduleKeyDeletion", &dst_key, CreatedKey)
+    });
+    for action in [
+        "s3:GetBucketLocation",
+        "s3:GetBucketVersioning",
+        "s3:PutBucketVersioning",
+        "s3:CreateBucket",
+        "s3:GetBucketPolicy",
+        "s3:PutBucketPolicy",
+        "s3:DeleteBucketPolicy",
+        "s3:GetBucketPublicAccessBlock",
+        "s3:PutBucketPublicAccessBlock",
+        "s3:GetBucketOwnershipControls",
+        "s3:PutBucketOwnershipControls",
+        "s3:GetEncryptionConfiguration",
+        "s3:PutEncryptionConfiguration",
+        "s3:GetBucketRequestPayment",
+        "s3:GetBucketObjectLockConfiguration",
+    ] {
+        out.push(
+            legit(Destination, action, dst_bucket, Identity)
+                .with("s3:ResourceAccount", dest_account),
+        );
+    }
+    for action in ["s3:GetObjectVersion", "s3:DeleteObjectVersion"] {
+        out.push(
+            legit(Destination, action, dst_canary, Identity)
+                .with("s3:ResourceAccount", dest_account),
+        );
     }
     out
 }
+
+fn decide(l: &Legit, role: &Role, principal: &str, account: &str) -> Decision {
+    let keys: Vec<(&str, &str)> = l.keys.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut c = ctx(principal, &keys);
+    for (k, values) in &l.lists {
+        c = c.with_values(k, values.iter().copied());
+    }
+    let r = req(principal, l.action, &l.resource, c);
+    match l.on {
+        On::Identity => by_identity(role, &r),
+        On::CreatedKey => on_key(
+            role,
+            &r,
+            &created_key_policy("aws", account, principal),
+            account,
+        ),
+        On::OptedInKey | On::AnyKey => on_key(role, &r, &default_key_policy(account), account),
+    }
+}
+
+#[test]
+fn every_legitimate_call_is_allowed_under_every_parameter_set() {
+    for (name, params) in source_sets() {
+        let role = Role::of(&deploy("source-account", SRC, &params), "FunctionRole");
+        for l in legitimate_calls(ACCT_B)
+            .iter()
+            .filter(|l| l.side == Side::Source)
+        {
+            let what = format!("source template, {name}: {} on {}", l.action, l.resource);
+            assert_allowed(&what, decide(l, &role, FUNCTION_ROLE, SRC));
+        }
+    }
+    for (name, params) in destination_sets() {
+        let role = Role::of(
+            &deploy("destination-account", ACCT_B, &params),
+            "DestinationProvisionerRole",
+        );
+        let principal = destination_role(ACCT_B);
+        let deletion_allowed = params.contains(&("AllowKeyDeletion", "true"));
+        for l in legitimate_calls(ACCT_B)
+            .iter()
+            .filter(|l| l.side == Side::Destination && (deletion_allowed || !l.needs_key_deletion))
+        {
+            let what = format!(
+                "destination template, {name}: {} on {}",
+                l.action, l.resource
+            );
+            assert_allowed(&what, decide(l, &role, &principal, ACCT_B));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// the attacks
+// ---------------------------------------------------------------------------------------------
+
+/// Who may assume the destination role: exactly the provider roles its owner names. A member
+/// account's administrator who creates a role with a matching name is refused under every
+/// parameter set, defaults included.
+#[test]
+fn no_member_account_can_assume_the_destination_role_by_naming_a_role() {
+    for (name, params) in destination_sets() {
+        let d = deploy("destination-account", ACCT_B, &params);
+        let role = Role::of(&d, "DestinationProvisionerRole");
+        let external: Vec<(&str, &str)> = params
+            .iter()
+            .filter(|(k, _)| *k == "ExternalId")
+            .map(|(_, v)| ("sts:ExternalId", *v))
+            .collect();
+        let attempt = |principal: &str| {
+            let r = req(
+                principal,
+                "sts:AssumeRole",
+                &destination_role(ACCT_B),
+                ctx(principal, &external),
+            );
+            trust(&r, Document::new("trust policy", &role.trust)).decision
+        };
+        for evil in [
+            format!("arn:aws:iam::{OTHER_MEMBER}:role/EvilS3ReplicationX"),
+            format!("arn:aws:iam::{OTHER_MEMBER}:role/S3ReplicationProvider-eu-west-1"),
+            format!("arn:aws:iam::{OTHER_MEMBER}:role/s3-replication/S3ReplicationProvider-x"),
+            format!("arn:aws:iam::{ACCT_C}:role/S3ReplicationProvider-eu-west-1"),
+        ] {
+            assert_refused(
+                &format!("{name}: {evil} assumes the destination role"),
+                attempt(&evil),
+            );
+        }
+        assert_allowed(
+            &format!("{name}: the provider assumes it"),
+            attempt(FUNCTION_ROLE),
+        );
+        // In the source account itself, a role with another name does not pass either.
+        assert_refused(
+            &format!("{name}: another role of the source account"),
+            attempt("arn:aws:iam::111111111111:role/EvilS3ReplicationX"),
+        );
+    }
+}
+
+#[test]
+fn the_destination_role_touches_only_designated_buckets_and_its_own_keys() {
+    for (name, params) in destination_sets() {
+        let role = Role::of(
+            &deploy("destination-account", ACCT_B, &params),
+            "DestinationProvisionerRole",
+        );
+        let me = destination_role(ACCT_B);
+        let deletion_allowed = params.contains(&("AllowKeyDeletion", "true"));
+        // Buckets that are not replication destinations, and objects in any bucket (the
+        // role has no object access but to canaries).
+        let payroll = "arn:aws:s3:::payroll-data";
+        for action in [
+            "s3:PutBucketPolicy",
+            "s3:DeleteBucketPolicy",
+            "s3:PutBucketVersioning",
+            "s3:PutEncryptionConfiguration",
+            "s3:PutBucketPublicAccessBlock",
+            "s3:GetBucketPolicy",
+            "s3:CreateBucket",
+        ] {
+            let r = req(
+                &me,
+                action,
+                payroll,
+                ctx(&me, &[("s3:ResourceAccount", ACCT_B)]),
+            );
+            assert_refused(
+                &format!("{name}: {action} on {payroll}"),
+                by_identity(&role, &r),
+            );
+        }
+        for action in [
+            "s3:DeleteObjectVersion",
+            "s3:GetObject",
+            "s3:GetObjectVersion",
+            "s3:PutObject",
+            "s3:PutObjectRetention",
+            "s3:BypassGovernanceRetention",
+        ] {
+            for resource in [
+                "arn:aws:s3:::payroll-data/2026/ledger.csv",
+                "arn:aws:s3:::backup-app/2026/ledger.csv",
+            ] {
+                let r = req(
+                    &me,
+                    action,
+                    resource,
+                    ctx(&me, &[("s3:ResourceAccount", ACCT_B)]),
+                );
+                assert_refused(
+                    &format!("{name}: {action} on {resource}"),
+                    by_identity(&role, &r),
+                );
+            }
+        }
+        // Keys it did not create, opted in or not tagged at all.
+        let existing = key_arn(ACCT_B, "payroll");
+        for (action, tags) in [
+            ("kms:PutKeyPolicy", vec![]),
+            (
+                "kms:PutKeyPolicy",
+                vec![("aws:ResourceTag/s3-replication:managed", "true")],
+            ),
+            ("kms:ScheduleKeyDeletion", vec![]),
+            // Tag-then-delete: a key tagged as the provider's is still not the role's to delete.
+            (
+                "kms:ScheduleKeyDeletion",
+                vec![("aws:ResourceTag/s3-replication:managed", "true")],
+            ),
+            (
+                "kms:ScheduleKeyDeletion",
+                vec![(
+                    "aws:ResourceTag/s3-replication:provider-may-edit-policy",
+                    "true",
+                )],
+            ),
+            ("kms:DisableKey", vec![]),
+            ("kms:Decrypt", vec![]),
+            ("kms:CancelKeyDeletion", vec![]),
+        ] {
+            let r = req(&me, action, &existing, ctx(&me, &tags));
+            assert_refused(
+                &format!("{name}: {action} on an existing key with tags {tags:?}"),
+                on_key(&role, &r, &default_key_policy(ACCT_B), ACCT_B),
+            );
+        }
+        // The role cannot opt a key in itself: the opt-in tag is not one it may set.
+        let r = req(
+            &me,
+            "kms:TagResource",
+            &existing,
+            ctx(&me, &[])
+                .with(
+                    "aws:RequestTag/s3-replication:provider-may-edit-policy",
+                    "true",
+                )
+                .with_values("aws:TagKeys", ["s3-replication:provider-may-edit-policy"]),
+        );
+        assert_refused(
+            &format!("{name}: the role opts a key in"),
+            on_key(&role, &r, &default_key_policy(ACCT_B), ACCT_B),
+        );
+        // Never around KMS's lockout check.
+        for action in ["kms:CreateKey", "kms:PutKeyPolicy"] {
+            let r = req(
+                &me,
+                action,
+                &key_arn(ACCT_B, "created"),
+                ctx(
+                    &me,
+                    &[
+                        ("kms:BypassPolicyLockoutSafetyCheck", "true"),
+                        ("aws:RequestTag/s3-replication:managed", "true"),
+                    ],
+                ),
+            );
+            let key_policy = created_key_policy("aws", ACCT_B, &me);
+            assert_refused(
+                &format!("{name}: {action} bypassing the lockout check"),
+                on_key(&role, &r, &key_policy, ACCT_B),
+            );
+        }
+        // The keys it created: deletion only when the account's owner allowed it.
+        let created = created_key_policy("aws", ACCT_B, &me);
+        let r = req(
+            &me,
+            "kms:ScheduleKeyDeletion",
+            &key_arn(ACCT_B, "created"),
+            ctx(&me, &[]),
+        );
+        let d = on_key(&role, &r, &created, ACCT_B);
+        if deletion_allowed {
+            assert_allowed(&format!("{name}: deleting a key it created"), d);
+        } else {
+            assert_refused(
+                &format!("{name}: deleting a key it created (AllowKeyDeletion false)"),
+                d,
+            );
+        }
+        // ... and no use of its data.
+        for action in [
+            "kms:Decrypt",
+            "kms:Encrypt",
+            "kms:DisableKey",
+            "kms:CancelKeyDeletion",
+            "kms:ReEncryptFrom",
+        ] {
+            let r = req(&me, action, &key_arn(ACCT_B, "created"), ctx(&me, &[]));
+            assert_refused(
+                &format!("{name}: {action} on a key it created"),
+                on_key(&role, &r, &created, ACCT_B),
+            );
+        }
+    }
+}
+
+#[test]
+fn a_destination_template_that_could_not_keep_the_promise_is_refused() {
+    for (why, params) in [
+        (
+            "every bucket",
+            vec![
+                ("ProviderRoleArns", FUNCTION_ROLE),
+                ("DestinationBucketNamePattern", "*"),
+            ],
+        ),
+        (
+            "organization without accounts",
+            vec![
+                ("OrganizationId", ORG),
+                ("DestinationBucketNamePattern", PATTERN),
+            ],
+        ),
+        (
+            "both trust modes",
+            vec![
+                ("OrganizationId", ORG),
+                ("ProviderAccountIds", SRC),
+                ("ProviderRoleArns", FUNCTION_ROLE),
+                ("DestinationBucketNamePattern", PATTERN),
+            ],
+        ),
+        ("no trust", vec![("DestinationBucketNamePattern", PATTERN)]),
+    ] {
+        let ctx = deployment("destination-account", ACCT_B, &params);
+        let d = template("destination-account").deploy(&ctx).unwrap();
+        assert!(
+            !d.failed_rules.is_empty(),
+            "{why}: deployable with {params:?}"
+        );
+    }
+    // The bucket pattern has no default: the owner must designate.
+    let e = template("destination-account")
+        .deploy(&Deployment::new(ACCT_B, REGION).with_parameter("ProviderRoleArns", FUNCTION_ROLE))
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("DestinationBucketNamePattern"),
+        "{e}"
+    );
+}
+
+#[test]
+fn the_function_can_only_mint_bounded_replication_roles() {
+    for (name, params) in source_sets() {
+        let d = deploy("source-account", SRC, &params);
+        let role = Role::of(&d, "FunctionRole");
+        let minted = "arn:aws:iam::111111111111:role/s3-replication/s3-replication-app-data";
+        let other_boundary = "arn:aws:iam::111111111111:policy/AdministratorAccess";
+        for action in [
+            "iam:CreateRole",
+            "iam:PutRolePolicy",
+            "iam:UpdateAssumeRolePolicy",
+            "iam:PutRolePermissionsBoundary",
+        ] {
+            for boundary in [None, Some(other_boundary)] {
+                let keys: Vec<(&str, &str)> = boundary
+                    .map(|b| ("iam:PermissionsBoundary", b))
+                    .into_iter()
+                    .collect();
+                let r = req(FUNCTION_ROLE, action, minted, ctx(FUNCTION_ROLE, &keys));
+                assert_refused(
+                    &format!("{name}: {action} with boundary {boundary:?}"),
+                    by_identity(&role, &r),
+                );
+            }
+        }
+        for (action, resource) in [
+            ("iam:DeleteRolePermissionsBoundary", minted),
+            ("iam:AttachRolePolicy", minted),
+            ("iam:CreateRole", "arn:aws:iam::111111111111:role/Admin"),
+            (
+                "iam:PutRolePolicy",
+                "arn:aws:iam::111111111111:role/S3ReplicationProvider-eu-west-1",
+            ),
+            ("iam:CreatePolicyVersion", BOUNDARY),
+        ] {
+            let r = req(
+                FUNCTION_ROLE,
+                action,
+                resource,
+                ctx(FUNCTION_ROLE, &[("iam:PermissionsBoundary", BOUNDARY)]),
+            );
+            assert_refused(
+                &format!("{name}: {action} on {resource}"),
+                by_identity(&role, &r),
+            );
+        }
+        let r = req(
+            FUNCTION_ROLE,
+            "iam:PassRole",
+            minted,
+            ctx(
+                FUNCTION_ROLE,
+                &[("iam:PassedToService", "lambda.amazonaws.com")],
+            ),
+        );
+        assert_refused(
+            &format!("{name}: PassRole to another service"),
+            by_identity(&role, &r),
+        );
+
+        // The boundary: replication, and nothing else, whatever policy a minted role gets.
+        let b = boundary(&d);
+        let minted_ctx = |keys: &[(&str, &str)]| ctx(minted, keys);
+        let bounded = |action: &str, resource: &str, keys: &[(&str, &str)]| {
+            evaluate(
+                &b,
+                "boundary",
+                PolicyKind::Identity,
+                &req(minted, action, resource, minted_ctx(keys)),
+            )
+            .decision()
+        };
+        for (action, resource, keys) in [
+            (
+                "s3:GetObject",
+                "arn:aws:s3:::app-data/2026/ledger.csv",
+                vec![("s3:ResourceAccount", SRC)],
+            ),
+            (
+                "s3:GetObjectVersion",
+                "arn:aws:s3:::app-data/2026/ledger.csv",
+                vec![("s3:ResourceAccount", SRC)],
+            ),
+            (
+                "s3:DeleteObjectVersion",
+                "arn:aws:s3:::backup-app/x",
+                vec![("aws:ResourceAccount", ACCT_B)],
+            ),
+            (
+                "s3:PutBucketPolicy",
+                "arn:aws:s3:::backup-app",
+                vec![("aws:ResourceAccount", ACCT_B)],
+            ),
+            (
+                "s3:PutObject",
+                "arn:aws:s3:::backup-app/x",
+                vec![("aws:ResourceAccount", ACCT_B)],
+            ),
+            (
+                "s3:ReplicateObject",
+                "arn:aws:s3:::exfil/x",
+                vec![
+                    ("aws:ResourceAccount", OTHER_MEMBER),
+                    ("aws:ResourceOrgID", OTHER_ORG),
+                ],
+            ),
+            ("iam:CreateRole", "arn:aws:iam::111111111111:role/x", vec![]),
+            (
+                "sts:AssumeRole",
+                &destination_role(ACCT_B),
+                vec![("aws:ResourceAccount", ACCT_B)],
+            ),
+            ("kms:ScheduleKeyDeletion", &key_arn(SRC, "k"), vec![]),
+            ("kms:Decrypt", &key_arn(SRC, "k"), vec![]),
+            (
+                "kms:Decrypt",
+                &key_arn(SRC, "k"),
+                vec![("kms:ViaService", "ec2.eu-west-1.amazonaws.com")],
+            ),
+        ] {
+            assert_refused(
+                &format!("{name}: the boundary allows {action} on {resource}"),
+                bounded(action, resource, &keys),
+            );
+        }
+        for (action, resource, keys) in [
+            (
+                "s3:GetObjectVersionForReplication",
+                "arn:aws:s3:::app-data/logs/a",
+                vec![("s3:ResourceAccount", SRC)],
+            ),
+            (
+                "s3:GetReplicationConfiguration",
+                "arn:aws:s3:::app-data",
+                vec![("s3:ResourceAccount", SRC)],
+            ),
+            (
+                "s3:ReplicateObject",
+                "arn:aws:s3:::backup-app/logs/a",
+                vec![("aws:ResourceAccount", ACCT_B), ("aws:ResourceOrgID", ORG)],
+            ),
+            (
+                "kms:Encrypt",
+                &key_arn(ACCT_B, "k"),
+                vec![("kms:ViaService", "s3.us-west-2.amazonaws.com")],
+            ),
+            (
+                "kms:Decrypt",
+                &key_arn(SRC, "k"),
+                vec![("kms:ViaService", "s3.eu-west-1.amazonaws.com")],
+            ),
+        ] {
+            assert_allowed(
+                &format!("{name}: the boundary refuses replication ({action})"),
+                bounded(action, resource, &keys),
+            );
+        }
+    }
+}
+
+#[test]
+fn the_function_reaches_only_listed_destinations() {
+    for (name, params) in source_sets() {
+        let role = Role::of(&deploy("source-account", SRC, &params), "FunctionRole");
+        let assume = |target: &str, account: &str, org: &str| {
+            let r = req(
+                FUNCTION_ROLE,
+                "sts:AssumeRole",
+                target,
+                ctx(
+                    FUNCTION_ROLE,
+                    &[("aws:ResourceAccount", account), ("aws:ResourceOrgID", org)],
+                ),
+            );
+            by_identity(&role, &r)
+        };
+        assert_refused(
+            &format!("{name}: a destination role outside the organization"),
+            assume(&destination_role(OTHER_MEMBER), OTHER_MEMBER, OTHER_ORG),
+        );
+        assert_refused(
+            &format!("{name}: another role in a destination account"),
+            assume(
+                "arn:aws:iam::222222222222:role/OrganizationAccountAccessRole",
+                ACCT_B,
+                ORG,
+            ),
+        );
+        assert_allowed(
+            &format!("{name}: a listed destination"),
+            assume(&destination_role(ACCT_B), ACCT_B, ORG),
+        );
+        if params.iter().any(|(k, _)| *k == "DestinationAccountIds") {
+            assert_refused(
+                &format!("{name}: a member account that is not listed"),
+                assume(&destination_role(OTHER_MEMBER), OTHER_MEMBER, ORG),
+            );
+        }
+        // Keys of the source account: none edited or deleted without the owner's opt-in.
+        for (action, tags) in [
+            ("kms:PutKeyPolicy", vec![]),
+            (
+                "kms:PutKeyPolicy",
+                vec![("aws:ResourceTag/s3-replication:managed", "true")],
+            ),
+            (
+                "kms:ScheduleKeyDeletion",
+                vec![("aws:ResourceTag/s3-replication:managed", "true")],
+            ),
+        ] {
+            let r = req(
+                FUNCTION_ROLE,
+                action,
+                &key_arn(SRC, "payroll"),
+                ctx(FUNCTION_ROLE, &tags),
+            );
+            assert_refused(
+                &format!("{name}: {action} on a source-account key with {tags:?}"),
+                on_key(&role, &r, &default_key_policy(SRC), SRC),
+            );
+        }
+    }
+    // A provider that names no destination cannot be deployed.
+    let bare = deployment("source-account", SRC, &[]);
+    let d = template("source-account").deploy(&bare).unwrap();
+    assert!(
+        !d.failed_rules.is_empty(),
+        "deployable without destinations"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// the provider's real calls are all in the list
+// ---------------------------------------------------------------------------------------------
 
 /// Every action of every call, by who made it: the function's own credentials (source
 /// account, and every STS call) or a destination role.
@@ -62,7 +1023,7 @@ fn actions(calls: &[&Call]) -> (BTreeSet<String>, BTreeSet<String>) {
         if c.operation == "GetCallerIdentity" {
             continue;
         }
-        let own = c.account == SRC || c.service == "sts";
+        let own = c.account == DEFAULT_ACCOUNT || c.service == "sts";
         for action in c.action.split(" and ") {
             if own {
                 source.insert(action.to_owned());
@@ -74,21 +1035,17 @@ fn actions(calls: &[&Call]) -> (BTreeSet<String>, BTreeSet<String>) {
     (source, destination)
 }
 
-#[track_caller]
-fn assert_granted(needed: &BTreeSet<String>, template: &str) {
-    let have = granted(template);
-    let missing: Vec<&String> = needed.difference(&have).collect();
-    assert!(
-        missing.is_empty(),
-        "sam/{template}/template.yaml does not grant {missing:?} (needed: {needed:?})"
-    );
-}
-
 #[tokio::test]
-async fn the_templates_grant_every_action_the_provider_calls() {
+async fn every_call_the_provider_makes_is_a_legitimate_call_the_templates_allow() {
+    const ACCT_B: &str = "222222222222";
+    const ACCT_C: &str = "333333333333";
+    const REGION_B: &str = "us-west-2";
+    const REGION_C: &str = "ap-southeast-2";
     let h = Harness::start().await;
     let (src, dst_b, dst_c) = (unique("src"), unique("dstb"), unique("dstc"));
-    h.emu.create_bucket(SRC, HOME_REGION, &src, false).await;
+    h.emu
+        .create_bucket(DEFAULT_ACCOUNT, HOME_REGION, &src, false)
+        .await;
     h.emu.create_bucket(ACCT_B, REGION_B, &dst_b, false).await;
     let existing_key = h.emu.create_key(ACCT_C, REGION_C).await;
     let props = json!({"SourceBucket": src, "SourceKmsKeyArn": "Create", "Verify": "Replication",
@@ -135,18 +1092,63 @@ async fn the_templates_grant_every_action_the_provider_calls() {
         assert!(ops.contains(op), "{op} was not called: {ops:?}");
     }
     let (source, destination) = actions(&calls);
-    assert_granted(&source, "source-account");
-    assert_granted(&destination, "destination-account");
+    let listed = |side: Side| -> BTreeSet<String> {
+        legitimate_calls(ACCT_B)
+            .iter()
+            .filter(|l| l.side == side)
+            .map(|l| l.action.to_owned())
+            .collect()
+    };
+    let (listed_source, listed_destination) = (listed(Side::Source), listed(Side::Destination));
+    let unlisted: Vec<&String> = source.difference(&listed_source).collect();
+    assert!(
+        unlisted.is_empty(),
+        "the function calls {unlisted:?}, which no legitimate call of this test covers"
+    );
+    let unlisted: Vec<&String> = destination.difference(&listed_destination).collect();
+    assert!(
+        unlisted.is_empty(),
+        "the destination role is used for {unlisted:?}, which no legitimate call of this test covers"
+    );
 }
 
+/// `ProviderAccess: ReadOnly`: the destination role reads, and changes nothing, whatever a key
+/// policy grants it.
 #[test]
-fn the_template_reader_finds_actions_and_skips_comments() {
-    let source = granted("source-account");
-    assert!(source.contains("s3:PutReplicationConfiguration"));
-    assert!(source.contains("iam:PassRole"));
-    // Named only in a comment of the source template.
-    assert!(!source.contains("s3:DeleteBucketReplication"));
-    let destination = granted("destination-account");
-    assert!(destination.contains("s3:PutBucketPolicy"));
-    assert!(!destination.contains("iam:CreateRole"));
+fn a_read_only_destination_role_changes_nothing() {
+    let role = Role::of(
+        &deploy(
+            "destination-account",
+            ACCT_B,
+            &[
+                ("ProviderRoleArns", FUNCTION_ROLE),
+                ("DestinationBucketNamePattern", PATTERN),
+                ("ProviderAccess", "ReadOnly"),
+                ("AllowKeyDeletion", "true"),
+            ],
+        ),
+        "DestinationProvisionerRole",
+    );
+    let me = destination_role(ACCT_B);
+    let reads = |a: &str| {
+        ["Get", "Describe", "List"]
+            .iter()
+            .any(|p| a.split(':').nth(1).unwrap_or_default().starts_with(p))
+            && a != "s3:GetObjectVersion"
+    };
+    let mut writes = 0;
+    for l in legitimate_calls(ACCT_B)
+        .iter()
+        .filter(|l| l.side == Side::Destination)
+    {
+        let d = decide(l, &role, &me, ACCT_B);
+        let what = format!("ReadOnly: {} on {}", l.action, l.resource);
+        if reads(l.action) {
+            assert_allowed(&what, d);
+        } else if l.action != "s3:GetObjectVersion" && l.action != "s3:DeleteObjectVersion" {
+            writes += 1;
+            assert_refused(&what, d);
+        }
+    }
+    assert!(writes > 15, "{writes} writes checked");
 }

@@ -170,7 +170,7 @@ async fn a_stalled_replication_times_out_within_the_invocation_and_cleans_up() {
     let budget = Duration::from_secs(12);
     let h = Harness::with_settings(Settings {
         time_budget: budget,
-        ..Settings::default()
+        ..support::local_settings()
     })
     .await;
     let (src, dst, props) = one_destination(&h).await;

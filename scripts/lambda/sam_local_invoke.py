@@ -168,7 +168,16 @@ def main() -> int:
             env_vars = os.path.join(work, "env.json")
             with open(env_vars, "w") as f:
                 json.dump(
-                    {FUNCTION: {"AWS_ENDPOINT_URL": moto.endpoint, "PROVIDER_TIME_BUDGET_SECONDS": "120", "RUST_LOG": "info"}},
+                    {
+                        FUNCTION: {
+                            "AWS_ENDPOINT_URL": moto.endpoint,
+                            "PROVIDER_TIME_BUDGET_SECONDS": "120",
+                            "RUST_LOG": "info",
+                            "PROVIDER_ALLOWED_RESPONSE_URL_PREFIXES": emulator.LOCAL_RESPONSE_URLS,
+                            # DestinationAccountIds of the provider stack.
+                            "PROVIDER_DESTINATION_ACCOUNTS": f"{ACCT_B},{ACCT_C}",
+                        }
+                    },
                     f,
                 )
             service_token = f"arn:aws:lambda:{HOME_REGION}:{SRC_ACCOUNT}:function:s3-replication-provider"

@@ -12,6 +12,9 @@ use crate::spec::{AccountId, Region};
 #[derive(Clone)]
 pub struct Account {
     pub id: AccountId,
+    /// The IAM principal these credentials are (a role ARN, or the caller's user or root
+    /// ARN): named in the policy of every key created through them.
+    pub principal: String,
     pub region: Region,
     pub(super) s3: aws_sdk_s3::Client,
     pub(super) kms: aws_sdk_kms::Client,
@@ -34,6 +37,7 @@ impl std::fmt::Debug for Account {
 impl Account {
     pub fn new(
         id: AccountId,
+        principal: String,
         region: Region,
         config: &aws_config::SdkConfig,
         log: CallLog,
@@ -49,6 +53,7 @@ impl Account {
             iam: aws_sdk_iam::Client::new(config),
             organizations: aws_sdk_organizations::Client::new(config),
             id,
+            principal,
             region,
             log,
             in_flight,

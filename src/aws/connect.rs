@@ -56,7 +56,8 @@ pub struct Connector {
     in_flight: InFlight,
     /// Assumed credentials by role ARN + external id.
     assumed: Mutex<HashMap<AssumeKey, Arc<OnceCell<Assumed>>>>,
-    own_account: Mutex<Option<AccountId>>,
+    /// The function's own account and the IAM principal its credentials are.
+    own_account: Mutex<Option<(AccountId, String)>>,
     /// Clients by credentials (`None`: the function's own) and region.
     accounts: std::sync::Mutex<HashMap<(Option<AssumeKey>, Region), Account>>,
     settle: Duration,
@@ -111,8 +112,8 @@ impl Connector {
         match role {
             Some(role) => self.assumed(role, None, region).await,
             None => {
-                let id = self.own_account(region).await?;
-                Ok(self.account(None, id, region, None))
+                let (id, principal) = self.own_account(region).await?;
+                Ok(self.account(None, id, principal, region, None))
             }
         }
     }
@@ -133,7 +134,7 @@ impl Connector {
             .await?
             .clone();
         let key = (role.to_string(), external_id.map(str::to_owned));
-        Ok(self.account(Some(key), id, region, Some(creds)))
+        Ok(self.account(Some(key), id, role.to_string(), region, Some(creds)))
     }
 
     /// The clients for these credentials in `region`, built on first use.
@@ -141,6 +142,7 @@ impl Connector {
         &self,
         key: Option<AssumeKey>,
         id: AccountId,
+        principal: String,
         region: &Region,
         creds: Option<SharedCredentialsProvider>,
     ) -> Account {
@@ -150,6 +152,7 @@ impl Connector {
             .or_insert_with(|| {
                 Account::new(
                     id,
+                    principal,
                     region.clone(),
                     &self.config_for(region, creds),
                     self.log.clone(),
@@ -171,10 +174,10 @@ impl Connector {
         b.build()
     }
 
-    async fn own_account(&self, region: &Region) -> Result<AccountId, AwsError> {
+    async fn own_account(&self, region: &Region) -> Result<(AccountId, String), AwsError> {
         let mut cached = self.own_account.lock().await;
-        if let Some(id) = cached.as_ref() {
-            return Ok(id.clone());
+        if let Some(own) = cached.as_ref() {
+            return Ok(own.clone());
         }
         let sts = aws_sdk_sts::Client::new(&self.config_for(region, None));
         let slot = self.in_flight.acquire().await;
@@ -209,8 +212,9 @@ impl Connector {
                 kind: super::ErrorKind::Invalid,
             })
             .map_err(AwsError::from)?;
-        *cached = Some(id.clone());
-        Ok(id)
+        let principal = principal_of(out.arn().unwrap_or_default());
+        *cached = Some((id.clone(), principal.clone()));
+        Ok((id, principal))
     }
 
     async fn assume(
@@ -271,5 +275,44 @@ impl Connector {
             role.account().clone(),
             SharedCredentialsProvider::new(creds),
         ))
+    }
+}
+
+/// The IAM principal a caller ARN stands for, as policies name it: a role session
+/// (`arn:aws:sts::A:assumed-role/Name/Session`, as the function's own credentials are) is its
+/// role (`arn:aws:iam::A:role/Name`: the execution role the source template creates has the
+/// path `/`); users and the root are named as they are.
+pub fn principal_of(caller_arn: &str) -> String {
+    let parts: Vec<&str> = caller_arn.splitn(6, ':').collect();
+    if let [_, partition, "sts", _, account, resource] = parts.as_slice() {
+        if let Some(rest) = resource.strip_prefix("assumed-role/") {
+            let role = rest.split('/').next().unwrap_or_default();
+            return format!("arn:{partition}:iam::{account}:role/{role}");
+        }
+    }
+    caller_arn.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::principal_of;
+
+    #[test]
+    fn a_role_session_is_named_by_its_role() {
+        assert_eq!(
+            principal_of("arn:aws:sts::111122223333:assumed-role/S3ReplicationProvider-eu-west-1/s3-replication-provider"),
+            "arn:aws:iam::111122223333:role/S3ReplicationProvider-eu-west-1"
+        );
+        assert_eq!(
+            principal_of("arn:aws-cn:sts::111122223333:assumed-role/R/s"),
+            "arn:aws-cn:iam::111122223333:role/R"
+        );
+        for other in [
+            "arn:aws:iam::111122223333:user/ops/alice",
+            "arn:aws:iam::111122223333:root",
+            "",
+        ] {
+            assert_eq!(principal_of(other), other);
+        }
     }
 }

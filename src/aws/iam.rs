@@ -26,6 +26,12 @@ const LIST_ATTACHED: super::Op = op(
 const GET_POLICY: super::Op = op("iam", "GetPolicy", "iam:GetPolicy", false);
 const GET_POLICY_VERSION: super::Op = op("iam", "GetPolicyVersion", "iam:GetPolicyVersion", false);
 const TAG_ROLE: super::Op = op("iam", "TagRole", "iam:TagRole", true);
+const PUT_BOUNDARY: super::Op = op(
+    "iam",
+    "PutRolePermissionsBoundary",
+    "iam:PutRolePermissionsBoundary",
+    true,
+);
 const DELETE_ROLE: super::Op = op("iam", "DeleteRole", "iam:DeleteRole", true);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +43,8 @@ pub struct RoleInfo {
     /// The trust policy, URL-decoded.
     pub trust_policy: String,
     pub tags: Vec<(String, String)>,
+    /// The ARN of the role's permissions boundary, if it has one.
+    pub permissions_boundary: Option<String>,
 }
 
 impl RoleInfo {
@@ -80,12 +88,16 @@ impl Account {
                 .iter()
                 .map(|t| (t.key().to_owned(), t.value().to_owned()))
                 .collect(),
+            permissions_boundary: r
+                .permissions_boundary
+                .and_then(|b| b.permissions_boundary_arn),
             arn: r.arn,
             role_id: r.role_id,
             path: r.path,
         }))
     }
 
+    /// Creates a role, with `boundary` as its permissions boundary when given.
     pub async fn create_role(
         &self,
         name: &str,
@@ -93,6 +105,7 @@ impl Account {
         trust: &str,
         description: &str,
         tags: &[(&str, &str)],
+        boundary: Option<&str>,
     ) -> Result<String, AwsError> {
         let req = self
             .iam
@@ -101,9 +114,23 @@ impl Account {
             .path(path)
             .assume_role_policy_document(trust)
             .description(description)
+            .set_permissions_boundary(boundary.map(str::to_owned))
             .set_tags(Some(sdk_tags(tags)));
         let out = self.call(CREATE_ROLE, name, req.send()).await?;
         Ok(out.role.map(|r| r.arn).unwrap_or_default())
+    }
+
+    pub async fn put_permissions_boundary(
+        &self,
+        name: &str,
+        boundary: &str,
+    ) -> Result<(), AwsError> {
+        let req = self
+            .iam
+            .put_role_permissions_boundary()
+            .role_name(name)
+            .permissions_boundary(boundary);
+        self.call(PUT_BOUNDARY, name, req.send()).await.map(drop)
     }
 
     pub async fn update_trust_policy(&self, name: &str, trust: &str) -> Result<(), AwsError> {

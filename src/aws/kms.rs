@@ -78,10 +78,13 @@ impl Account {
     }
 
     /// Creates a symmetric key with the default key policy and these tags; returns its ARN.
+    /// Creates a symmetric encryption key with this `policy` (never bypassing KMS's lockout
+    /// check) and `tags`.
     pub async fn create_key(
         &self,
         description: &str,
         tags: &[(&str, &str)],
+        policy: &str,
     ) -> Result<String, AwsError> {
         let tags: Vec<Tag> = tags
             .iter()
@@ -91,6 +94,7 @@ impl Account {
             .kms
             .create_key()
             .description(description)
+            .policy(policy)
             .set_tags(Some(tags));
         let out = self.call(CREATE, "new key", req.send()).await?;
         Ok(out.key_metadata.and_then(|m| m.arn).unwrap_or_default())

@@ -99,6 +99,8 @@ pub struct LiveRule {
     pub owner_override: bool,
     pub sse_kms: bool,
     pub prefix: Option<String>,
+    /// `DeleteMarkerReplication.Status = Enabled`.
+    pub delete_markers: bool,
 }
 
 impl LiveRule {
@@ -292,6 +294,12 @@ impl Account {
                             .and_then(|f| f.prefix().or_else(|| f.and().and_then(|a| a.prefix())))
                             .filter(|p| !p.is_empty())
                             .map(str::to_owned),
+                        // A V1 rule (no Filter) replicates delete markers; a V2 rule when its
+                        // DeleteMarkerReplication is Enabled.
+                        delete_markers: match r.delete_marker_replication() {
+                            Some(d) => d.status() == Some(&DeleteMarkerReplicationStatus::Enabled),
+                            None => r.filter().is_none(),
+                        },
                     })
                     .collect(),
             }))

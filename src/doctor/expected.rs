@@ -107,6 +107,7 @@ pub fn snapshot_from_plan(plan: &Plan) -> Snapshot {
                 owner_override: rule.destination.owner_override,
                 sse_kms: rule.sse_kms_encrypted_objects,
                 prefix,
+                delete_markers: rule.delete_marker_replication,
             }
         })
         .collect();

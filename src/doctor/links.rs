@@ -15,6 +15,12 @@ use serde_json::{json, Value};
 use super::decide::{self, Document, Side, Verdict};
 use super::eval::{self, arn_region, Context, Decision, Principal, Request};
 
+/// The object ARNs a statement to add should name for a rule with `prefix`: what the provider
+/// itself grants ([`crate::plan::scope`]).
+fn prefix_grant(bucket_arn: &str, prefix: Option<&str>) -> String {
+    crate::plan::scope::objects(bucket_arn, [prefix]).remove(0)
+}
+
 /// The object key (after the rule's prefix) used for object-level requests.
 pub const PROBE_KEY: &str = "doctor-probe/object";
 
@@ -117,6 +123,10 @@ pub struct DestinationBucket {
     /// The rule's prefix filter, if any.
     #[serde(default)]
     pub prefix: Option<String>,
+    /// The rule's `DeleteMarkerReplication` is enabled: only then does S3 call
+    /// `s3:ReplicateDelete` in the destination.
+    #[serde(default)]
+    pub delete_markers: bool,
 }
 
 /// Everything the doctor reads: plain data, as the AWS APIs report it.
@@ -499,7 +509,7 @@ impl<'a> Checker<'a> {
                     action,
                     resource: self.object_arn(&src.bucket, prefix.as_deref()),
                     context: self.role_context(&src.region),
-                    grant: format!("{bucket_arn}/*"),
+                    grant: prefix_grant(&bucket_arn, prefix.as_deref()),
                     condition: None,
                 });
             }
@@ -566,16 +576,22 @@ impl<'a> Checker<'a> {
     }
 
     fn replicate(&self, link: &str, d: &DestinationBucket) -> Finding {
-        self.destination_s3_link(
-            &format!("{link}.replicate"),
-            "replicate objects, delete markers and tags",
-            d,
-            &[
-                "s3:ReplicateObject",
-                "s3:ReplicateDelete",
-                "s3:ReplicateTags",
-            ],
-        )
+        let (what, actions): (&str, &[&'static str]) = if d.delete_markers {
+            (
+                "replicate objects, delete markers and tags",
+                &[
+                    "s3:ReplicateObject",
+                    "s3:ReplicateDelete",
+                    "s3:ReplicateTags",
+                ],
+            )
+        } else {
+            (
+                "replicate objects and tags",
+                &["s3:ReplicateObject", "s3:ReplicateTags"],
+            )
+        };
+        self.destination_s3_link(&format!("{link}.replicate"), what, d, actions)
     }
 
     fn owner_override(&self, link: &str, d: &DestinationBucket) -> Finding {
@@ -601,7 +617,7 @@ impl<'a> Checker<'a> {
                 action,
                 resource: self.object_arn(&d.bucket, d.prefix.as_deref()),
                 context: self.role_context(&d.region),
-                grant: format!("{bucket_arn}/*"),
+                grant: prefix_grant(&bucket_arn, d.prefix.as_deref()),
                 condition: None,
             })
             .collect();

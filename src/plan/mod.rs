@@ -6,12 +6,13 @@ pub mod names;
 pub mod policy;
 pub mod policy_doc;
 pub mod replication;
+pub mod scope;
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::spec::{AccountId, BucketName, DestinationKey, Region, RoleArn, Spec};
+use crate::spec::{AccountId, BucketName, DestinationKey, KeyRemoval, Region, RoleArn, Spec};
 pub use replication::{Filter, ReplicationConfig, Rule, RuleDestination};
 
 /// IAM's limit on the inline policies of one role, whitespace excluded.
@@ -54,6 +55,51 @@ pub struct Resolved {
     /// The role an Update's old properties named, when it was another one
     /// (`ReplicationRoleName` changed): a live configuration under it is this resource's own.
     pub previous_role_arn: Option<RoleArn>,
+    /// The stack resource this request comes from (`None` outside CloudFormation: `plan`).
+    pub owner: Option<Owner>,
+    /// The permissions boundary every role this provider creates carries (the source
+    /// template's `ReplicationRoleBoundary`), when the function is told one.
+    pub permissions_boundary: Option<String>,
+    /// What Delete does with the keys this resource creates, recorded on the role.
+    pub key_removal: KeyRemoval,
+}
+
+/// Who owns a source bucket's replication: the CloudFormation resource that created it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    pub stack_id: String,
+    pub logical_id: String,
+}
+
+impl std::fmt::Display for Owner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "resource {} of stack {}", self.logical_id, self.stack_id)
+    }
+}
+
+/// What a role this provider created records about its resource: the owner, and what Delete
+/// must undo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub owner: Option<Owner>,
+    pub key_removal: Option<KeyRemoval>,
+}
+
+impl Record {
+    /// Reads the record from a role's tags.
+    pub fn from_tags(tag: impl Fn(&str) -> Option<String>) -> Self {
+        let owner = match (tag(names::tags::STACK_ID), tag(names::tags::LOGICAL_ID)) {
+            (Some(stack_id), Some(logical_id)) => Some(Owner {
+                stack_id,
+                logical_id,
+            }),
+            _ => None,
+        };
+        Self {
+            owner,
+            key_removal: tag(names::tags::KEY_REMOVAL).and_then(|v| names::parse_key_removal(&v)),
+        }
+    }
 }
 
 impl Resolved {
@@ -82,7 +128,37 @@ impl Resolved {
             role_arn,
             organization_id: spec.organization_id.clone(),
             previous_role_arn: None,
+            owner: None,
+            permissions_boundary: None,
+            key_removal: spec.key_removal,
         }
+    }
+
+    /// The request's owner and the function's permissions boundary, for what apply writes.
+    pub fn for_request(mut self, owner: Option<Owner>, boundary: Option<String>) -> Self {
+        self.owner = owner;
+        self.permissions_boundary = boundary;
+        self
+    }
+
+    /// The tags the replication role carries: managed, the resource and source it serves, its
+    /// owner and what Delete must undo (not the configuration digest, written after the
+    /// configuration).
+    pub fn role_tags(&self) -> Vec<(&'static str, String)> {
+        let mut tags = vec![
+            (names::tags::MANAGED, "true".to_owned()),
+            (names::tags::SOURCE_BUCKET, self.source_bucket.to_string()),
+            (names::tags::RESOURCE_ID, self.physical_id.clone()),
+            (
+                names::tags::KEY_REMOVAL,
+                names::key_removal_tag(self.key_removal),
+            ),
+        ];
+        if let Some(o) = &self.owner {
+            tags.push((names::tags::STACK_ID, o.stack_id.clone()));
+            tags.push((names::tags::LOGICAL_ID, o.logical_id.clone()));
+        }
+        tags
     }
 
     /// Notes the role `old` (an Update's old properties, same source) named, if it differs.
@@ -123,6 +199,54 @@ pub struct DestinationPlan {
     pub region: Region,
     pub kms_key: Option<String>,
     pub owner_override: bool,
+    /// The rule's prefix filter: the objects its grants cover.
+    pub prefix: Option<String>,
+    /// Whether the rule replicates delete markers (the only use of `s3:ReplicateDelete`).
+    pub delete_markers: bool,
+}
+
+impl DestinationPlan {
+    /// The object ARNs this destination's rule writes.
+    pub fn objects(&self) -> Vec<String> {
+        scope::objects(&self.bucket_arn, [self.prefix.as_deref()])
+    }
+}
+
+/// What the rules into one destination bucket need granted there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketScope<'a> {
+    /// The first destination with this bucket.
+    pub first: &'a DestinationPlan,
+    /// Object ARNs the rules reach.
+    pub objects: Vec<String>,
+    pub delete_markers: bool,
+    pub owner_override: bool,
+}
+
+/// The rules grouped by destination bucket, in destination order.
+pub fn bucket_scopes(dests: &[DestinationPlan]) -> Vec<BucketScope<'_>> {
+    let mut buckets: Vec<&DestinationPlan> = Vec::new();
+    for d in dests {
+        if !buckets.iter().any(|b| b.bucket == d.bucket) {
+            buckets.push(d);
+        }
+    }
+    buckets
+        .into_iter()
+        .map(|first| {
+            let rules: Vec<&DestinationPlan> =
+                dests.iter().filter(|d| d.bucket == first.bucket).collect();
+            BucketScope {
+                first,
+                objects: scope::objects(
+                    &first.bucket_arn,
+                    rules.iter().map(|d| d.prefix.as_deref()),
+                ),
+                delete_markers: rules.iter().any(|d| d.delete_markers),
+                owner_override: rules.iter().any(|d| d.owner_override),
+            }
+        })
+        .collect()
 }
 
 /// A statement to place on a destination bucket's policy.
@@ -289,31 +413,33 @@ fn destination_plans(
                 region: d.region.clone(),
                 kms_key,
                 owner_override: d.owner_override_for(&r.source_account),
+                prefix: d.prefix.clone().filter(|p| !p.is_empty()),
+                delete_markers: d.delete_marker_replication,
             })
         })
         .collect()
 }
 
-/// One statement per destination bucket, even when several rules target it.
+/// One statement per destination bucket, even when several rules target it, covering what
+/// those rules replicate. Organization mode: one statement per distinct scope, identical for
+/// every source with that scope (its Sid is derived from the scope), so sources never rewrite
+/// each other's.
 fn bucket_statements(r: &Resolved, dests: &[DestinationPlan]) -> Vec<BucketStatement> {
-    let mut grouped: Vec<(&DestinationPlan, bool)> = Vec::new();
-    for d in dests {
-        match grouped.iter_mut().find(|(g, _)| g.bucket == d.bucket) {
-            Some((_, owner)) => *owner |= d.owner_override,
-            None => grouped.push((d, d.owner_override)),
-        }
-    }
-    grouped
+    bucket_scopes(dests)
         .into_iter()
-        .map(|(d, owner_override)| {
+        .map(|scope| {
+            let d = scope.first;
             let (sid, statement) = match &r.organization_id {
-                Some(org) => (
-                    names::ORGANIZATION_SID.to_owned(),
-                    policy::organization_bucket_statement(r, org, &d.bucket_arn),
-                ),
+                Some(org) => {
+                    let statement = policy::organization_bucket_statement(r, org, &scope);
+                    (
+                        statement["Sid"].as_str().unwrap_or_default().to_owned(),
+                        statement,
+                    )
+                }
                 None => (
                     r.sid.clone(),
-                    policy::destination_bucket_statement(r, &d.bucket_arn, owner_override),
+                    policy::destination_bucket_statement(r, &scope),
                 ),
             };
             BucketStatement {

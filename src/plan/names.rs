@@ -20,6 +20,35 @@ pub mod tags {
     pub const RESOURCE_ID: &str = "s3-replication:resource-id";
     /// Digest of the replication configuration last written with this role.
     pub const CONFIG_DIGEST: &str = "s3-replication:config-digest";
+    /// The owner: the StackId and LogicalResourceId of the resource that created the role.
+    pub const STACK_ID: &str = "s3-replication:stack-id";
+    pub const LOGICAL_ID: &str = "s3-replication:logical-id";
+    /// The `KeyRemovalPolicy` last applied (`Retain`, or `Delete:<days>`): what Delete does with
+    /// the keys this resource created, whatever a Delete event says.
+    pub const KEY_REMOVAL: &str = "s3-replication:key-removal";
+    /// Set by a key's owner to let the provider edit a key it did not create (opt-in).
+    pub const POLICY_EDITABLE: &str = "s3-replication:provider-may-edit-policy";
+}
+
+/// The value of the [`tags::KEY_REMOVAL`] tag.
+pub fn key_removal_tag(removal: crate::spec::KeyRemoval) -> String {
+    match removal {
+        crate::spec::KeyRemoval::Retain => "Retain".to_owned(),
+        crate::spec::KeyRemoval::Delete { window_days } => format!("Delete:{window_days}"),
+    }
+}
+
+/// Reads a [`tags::KEY_REMOVAL`] value back; anything else is no record.
+pub fn parse_key_removal(tag: &str) -> Option<crate::spec::KeyRemoval> {
+    match tag.split_once(':') {
+        None if tag == "Retain" => Some(crate::spec::KeyRemoval::Retain),
+        Some(("Delete", days)) => days
+            .parse::<i32>()
+            .ok()
+            .filter(|d| (7..=30).contains(d))
+            .map(|window_days| crate::spec::KeyRemoval::Delete { window_days }),
+        _ => None,
+    }
 }
 
 /// FNV-1a, 64 bit: a stable (version-independent) short hash for derived names.
@@ -148,6 +177,17 @@ mod tests {
     fn fnv_is_the_published_function() {
         // FNV-1a 64 test vector: "a" -> 0xaf63dc4c8601ec8c
         assert_eq!(fnv64("a"), 0xaf63_dc4c_8601_ec8c);
+    }
+
+    #[test]
+    fn key_removal_round_trips_through_its_tag() {
+        use crate::spec::KeyRemoval;
+        for removal in [KeyRemoval::Retain, KeyRemoval::Delete { window_days: 7 }] {
+            assert_eq!(parse_key_removal(&key_removal_tag(removal)), Some(removal));
+        }
+        for junk in ["", "Delete", "Delete:3", "Delete:x", "retain", "Keep:7"] {
+            assert_eq!(parse_key_removal(junk), None, "{junk}");
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::{DestinationPlan, Resolved};
+use super::{scope, BucketScope, DestinationPlan, Resolved};
 
 pub const TRUST_SID: &str = "S3ReplicationAssumeRole";
 
@@ -19,11 +19,10 @@ pub const SOURCE_OBJECT_ACTIONS: [&str; 5] = [
     "s3:GetObjectLegalHold",
 ];
 pub const SOURCE_BUCKET_ACTIONS: [&str; 2] = ["s3:GetReplicationConfiguration", "s3:ListBucket"];
-pub const REPLICATE_ACTIONS: [&str; 3] = [
-    "s3:ReplicateObject",
-    "s3:ReplicateDelete",
-    "s3:ReplicateTags",
-];
+/// What every rule needs in its destination: write object versions and their tags.
+pub const REPLICATE_ACTIONS: [&str; 2] = ["s3:ReplicateObject", "s3:ReplicateTags"];
+/// Only for rules that replicate delete markers.
+pub const REPLICATE_DELETE_ACTION: &str = "s3:ReplicateDelete";
 pub const OWNER_OVERRIDE_ACTION: &str = "s3:ObjectOwnerOverrideToBucketOwner";
 pub const SOURCE_KEY_ACTIONS: [&str; 1] = ["kms:Decrypt"];
 /// `Encrypt` writes replicas; `GenerateDataKey` and `Decrypt` are what S3 calls on the replica
@@ -48,6 +47,71 @@ fn kms_conditions(region: &str, contexts: Vec<String>) -> Value {
     })
 }
 
+/// Sid of the statement by which a key the provider creates lets the provider manage it.
+pub const KEY_MANAGER_SID: &str = "S3ReplicationProviderManagesThisKey";
+
+/// What the provider does to a key it created, granted by that key's own policy (so no IAM
+/// policy of the account grants it on keys in general): read and edit its policy, rotation,
+/// tags, its alias, and (when the account's IAM does not deny it) schedule its deletion.
+pub const KEY_MANAGER_ACTIONS: [&str; 10] = [
+    "kms:DescribeKey",
+    "kms:GetKeyPolicy",
+    "kms:PutKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:EnableKeyRotation",
+    "kms:ListResourceTags",
+    "kms:TagResource",
+    "kms:CreateAlias",
+    "kms:DeleteAlias",
+    "kms:ScheduleKeyDeletion",
+];
+
+/// The policy a key the provider creates starts with: KMS's default statement (the account's
+/// IAM policies govern the key, so its administrators keep control), and one naming the
+/// principal that created it (`manager`: the destination role, or the function's role or
+/// `SourceRoleArn` in the source account) for what the provider does to its own keys. The
+/// replication grants are added to it afterwards, by the usual policy edit.
+pub fn created_key_policy(partition: &str, account: &str, manager: &str) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "EnableIamPolicies",
+                "Effect": "Allow",
+                "Principal": { "AWS": format!("arn:{partition}:iam::{account}:root") },
+                "Action": "kms:*",
+                "Resource": "*"
+            },
+            {
+                "Sid": KEY_MANAGER_SID,
+                "Effect": "Allow",
+                "Principal": { "AWS": manager },
+                "Action": KEY_MANAGER_ACTIONS,
+                "Resource": "*"
+            }
+        ]
+    })
+}
+
+/// Sid of the statement a bucket the provider creates starts its policy with.
+pub const DENY_INSECURE_TRANSPORT_SID: &str = "DenyInsecureTransport";
+
+/// The first policy of a bucket this provider creates: every request without TLS is denied
+/// (AWS's recommended `aws:SecureTransport` statement), before any grant is added.
+pub fn new_bucket_policy(bucket_arn: &str) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": DENY_INSECURE_TRANSPORT_SID,
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [bucket_arn, format!("{bucket_arn}/*")],
+            "Condition": { "Bool": { "aws:SecureTransport": "false" } }
+        }]
+    })
+}
+
 /// Trust policy of the replication role: only S3, and only on behalf of the source bucket in
 /// the source account (confused-deputy protection).
 pub fn trust_policy(r: &Resolved) -> Value {
@@ -68,24 +132,31 @@ pub fn trust_policy(r: &Resolved) -> Value {
     })
 }
 
-/// The replication role's inline policy: exactly what replication exercises, on exact ARNs.
+/// The replication role's inline policy: exactly what replication exercises, on exact ARNs,
+/// for the objects the rules cover (their prefixes), `s3:ReplicateDelete` only where delete
+/// markers are replicated.
 pub fn role_policy(r: &Resolved, dests: &[DestinationPlan]) -> Value {
     let src = r.source_bucket_arn();
+    let source_objects = scope::objects(&src, dests.iter().map(|d| d.prefix.as_deref()));
     let mut statements = vec![
         json!({"Sid": "ReadSourceBucket", "Effect": "Allow", "Action": SOURCE_BUCKET_ACTIONS, "Resource": src}),
-        json!({"Sid": "ReadSourceObjectVersions", "Effect": "Allow", "Action": SOURCE_OBJECT_ACTIONS, "Resource": format!("{src}/*")}),
+        json!({"Sid": "ReadSourceObjectVersions", "Effect": "Allow", "Action": SOURCE_OBJECT_ACTIONS, "Resource": source_objects}),
     ];
     let objects = |pred: &dyn Fn(&DestinationPlan) -> bool| -> Vec<String> {
         let mut v: Vec<String> = dests
             .iter()
             .filter(|d| pred(d))
-            .map(|d| format!("{}/*", d.bucket_arn))
+            .flat_map(DestinationPlan::objects)
             .collect();
         v.sort();
         v.dedup();
         v
     };
     statements.push(json!({"Sid": "ReplicateIntoDestinations", "Effect": "Allow", "Action": REPLICATE_ACTIONS, "Resource": objects(&|_| true)}));
+    let deletes = objects(&|d| d.delete_markers);
+    if !deletes.is_empty() {
+        statements.push(json!({"Sid": "ReplicateDeleteMarkers", "Effect": "Allow", "Action": REPLICATE_DELETE_ACTION, "Resource": deletes}));
+    }
     let overridden = objects(&|d| d.owner_override);
     if !overridden.is_empty() {
         statements.push(json!({"Sid": "OverrideReplicaOwner", "Effect": "Allow", "Action": OWNER_OVERRIDE_ACTION, "Resource": overridden}));
@@ -120,20 +191,37 @@ pub fn role_policy(r: &Resolved, dests: &[DestinationPlan]) -> Value {
     json!({"Version": "2012-10-17", "Statement": statements})
 }
 
-/// The statement on a destination bucket's policy letting the replication role replicate into
-/// it; one per (source, destination bucket).
-pub fn destination_bucket_statement(r: &Resolved, bucket_arn: &str, owner_override: bool) -> Value {
+/// What replicating into a bucket needs there: write versions and tags; delete markers only
+/// when a rule replicates them; ownership only when a rule overrides it.
+fn replicate_actions(scope: &BucketScope<'_>) -> Vec<&'static str> {
     let mut actions: Vec<&str> = REPLICATE_ACTIONS.to_vec();
-    if owner_override {
+    if scope.delete_markers {
+        actions.push(REPLICATE_DELETE_ACTION);
+    }
+    if scope.owner_override {
         actions.push(OWNER_OVERRIDE_ACTION);
     }
+    actions
+}
+
+/// The statement on a destination bucket's policy letting the replication role replicate into
+/// it; one per (source, destination bucket), covering the objects its rules reach.
+pub fn destination_bucket_statement(r: &Resolved, scope: &BucketScope<'_>) -> Value {
     json!({
         "Sid": r.sid,
         "Effect": "Allow",
         "Principal": { "AWS": r.role_arn.as_str() },
-        "Action": actions,
-        "Resource": format!("{bucket_arn}/*")
+        "Action": replicate_actions(scope),
+        "Resource": one_or_many(&scope.objects)
     })
+}
+
+/// A single resource as a string (as people write it), several as a list.
+fn one_or_many(items: &[String]) -> Value {
+    match items {
+        [one] => json!(one),
+        many => json!(many),
+    }
 }
 
 /// The statement on a destination key's policy letting the replication role encrypt replicas
@@ -165,17 +253,18 @@ pub fn source_key_statement(r: &Resolved) -> Value {
 }
 
 /// Organization mode, bucket policy: every replication role this provider creates in the
-/// organization may replicate into the bucket (owner override included, as any source may
-/// need it). Identical for every source, so concurrent sources never rewrite each other.
-pub fn organization_bucket_statement(r: &Resolved, org: &str, bucket_arn: &str) -> Value {
-    let mut actions: Vec<&str> = REPLICATE_ACTIONS.to_vec();
-    actions.push(OWNER_OVERRIDE_ACTION);
+/// organization may replicate into the objects this scope covers, with the actions it needs.
+/// Identical for every source with the same scope (the Sid is derived from it), so concurrent
+/// sources never rewrite each other's statement.
+pub fn organization_bucket_statement(r: &Resolved, org: &str, scope: &BucketScope<'_>) -> Value {
+    let actions = replicate_actions(scope);
+    let digest = super::names::fnv64(&format!("{actions:?}{:?}", scope.objects));
     json!({
-        "Sid": super::names::ORGANIZATION_SID,
+        "Sid": format!("{}{:08x}", super::names::ORGANIZATION_SID, digest as u32),
         "Effect": "Allow",
         "Principal": { "AWS": "*" },
         "Action": actions,
-        "Resource": format!("{bucket_arn}/*"),
+        "Resource": one_or_many(&scope.objects),
         "Condition": {
             "StringEquals": { "aws:PrincipalOrgID": org },
             "ArnLike": { "aws:PrincipalArn": super::names::role_arn_pattern(&r.partition) }

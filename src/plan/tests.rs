@@ -455,3 +455,207 @@ fn an_update_that_renames_the_role_still_owns_the_old_roles_configuration() {
     let same = Resolved::new(&old, acct, region, None).with_previous(&old);
     assert_eq!(same.previous_role_arn, None);
 }
+
+/// Grants follow the rules: a rule for `logs/` opens `bucket/logs/*` in the destination bucket
+/// policy and the role policy (and on the source side), and `s3:ReplicateDelete` is granted
+/// only where a rule replicates delete markers.
+#[test]
+fn statements_follow_the_rules_prefix_and_delete_markers() {
+    let spec = spec_of(json!({
+        "SourceBucket": "src-bucket", "SourceRegion": "eu-west-1",
+        "Destinations": [
+            {"Bucket": "dst-a", "AccountId": "222222222222", "Region": "us-west-2", "Prefix": "logs/"},
+            {"Bucket": "dst-b", "AccountId": "333333333333", "Region": "us-west-2", "Prefix": "db/", "DeleteMarkerReplication": "true"},
+            {"Bucket": "dst-b", "AccountId": "333333333333", "Region": "us-west-2", "Prefix": "raw/", "Id": "raw"}
+        ]
+    }));
+    let r = Resolved::new(
+        &spec,
+        AccountId::parse("111111111111").unwrap(),
+        Region::parse("eu-west-1").unwrap(),
+        None,
+    );
+    let p = Plan::build(&spec, r, &[None, None, None]).unwrap();
+    assert_eq!(p.bucket_statements.len(), 2, "one statement per bucket");
+    let a = &p.bucket_statements[0].statement;
+    assert_eq!(a["Resource"], "arn:aws:s3:::dst-a/logs/*");
+    assert_eq!(
+        strings(&a["Action"]),
+        [
+            "s3:ReplicateObject",
+            "s3:ReplicateTags",
+            "s3:ObjectOwnerOverrideToBucketOwner"
+        ],
+        "no ReplicateDelete: the rule does not replicate delete markers"
+    );
+    let b = &p.bucket_statements[1].statement;
+    assert_eq!(
+        strings(&b["Resource"]),
+        ["arn:aws:s3:::dst-b/db/*", "arn:aws:s3:::dst-b/raw/*"]
+    );
+    assert!(strings(&b["Action"]).contains(&"s3:ReplicateDelete".to_owned()));
+
+    let role = statements(&p.role_policy);
+    let by_sid = |sid: &str| role.iter().find(|s| s["Sid"] == sid).cloned();
+    assert_eq!(
+        strings(&by_sid("ReadSourceObjectVersions").unwrap()["Resource"]),
+        [
+            "arn:aws:s3:::src-bucket/db/*",
+            "arn:aws:s3:::src-bucket/logs/*",
+            "arn:aws:s3:::src-bucket/raw/*"
+        ]
+    );
+    let replicate = by_sid("ReplicateIntoDestinations").unwrap();
+    assert_eq!(
+        strings(&replicate["Action"]),
+        ["s3:ReplicateObject", "s3:ReplicateTags"]
+    );
+    assert_eq!(
+        strings(&replicate["Resource"]),
+        [
+            "arn:aws:s3:::dst-a/logs/*",
+            "arn:aws:s3:::dst-b/db/*",
+            "arn:aws:s3:::dst-b/raw/*"
+        ]
+    );
+    let deletes = by_sid("ReplicateDeleteMarkers").unwrap();
+    assert_eq!(strings(&deletes["Action"]), ["s3:ReplicateDelete"]);
+    assert_eq!(strings(&deletes["Resource"]), ["arn:aws:s3:::dst-b/db/*"]);
+}
+
+#[test]
+fn without_delete_markers_no_statement_grants_replicate_delete() {
+    let p = build(&two_destinations());
+    for s in all_statements(&p) {
+        assert!(
+            !strings(&s["Action"]).contains(&"s3:ReplicateDelete".to_owned()),
+            "{s}"
+        );
+    }
+}
+
+/// Organization mode: the shared statement is scoped like a per-source one (the rule's prefix,
+/// no ReplicateDelete without delete markers); sources with another scope get another Sid, so
+/// no source rewrites a statement another one relies on.
+#[test]
+fn organization_statements_are_scoped_and_named_by_scope() {
+    let plan = |prefix: &str, deletes: bool| {
+        let spec = spec_of(
+            json!({"SourceBucket": "src", "OrganizationId": "o-a1b2c3d4e5",
+            "Destinations": [{"Bucket": "central", "AccountId": "222222222222", "Region": "us-west-2",
+                              "Prefix": prefix, "DeleteMarkerReplication": deletes.to_string()}]}),
+        );
+        let r = Resolved::new(
+            &spec,
+            AccountId::parse("111111111111").unwrap(),
+            Region::parse("eu-west-1").unwrap(),
+            None,
+        );
+        Plan::build(&spec, r, &[None]).unwrap().bucket_statements[0].clone()
+    };
+    let a = plan("111111111111/", false);
+    assert_eq!(
+        a.statement["Resource"],
+        "arn:aws:s3:::central/111111111111/*"
+    );
+    assert!(!strings(&a.statement["Action"]).contains(&"s3:ReplicateDelete".to_owned()));
+    assert_eq!(a.sid, a.statement["Sid"].as_str().unwrap());
+    assert!(a.sid.starts_with(names::ORGANIZATION_SID));
+    assert_eq!(
+        a,
+        plan("111111111111/", false),
+        "same scope, same statement"
+    );
+    assert_ne!(a.sid, plan("444444444444/", false).sid);
+    assert_ne!(a.sid, plan("111111111111/", true).sid);
+}
+
+#[test]
+fn keys_the_provider_creates_name_their_manager_and_keep_the_accounts_control() {
+    let doc = policy::created_key_policy(
+        "aws",
+        "222222222222",
+        "arn:aws:iam::222222222222:role/S3ReplicationDestinationProvisioner",
+    );
+    let s = statements(&doc);
+    assert_eq!(s.len(), 2);
+    assert_eq!(s[0]["Principal"]["AWS"], "arn:aws:iam::222222222222:root");
+    assert_eq!(s[0]["Action"], "kms:*");
+    assert_eq!(s[1]["Sid"], policy::KEY_MANAGER_SID);
+    assert_eq!(
+        s[1]["Principal"]["AWS"],
+        "arn:aws:iam::222222222222:role/S3ReplicationDestinationProvisioner"
+    );
+    let actions = strings(&s[1]["Action"]);
+    for needed in [
+        "kms:PutKeyPolicy",
+        "kms:ScheduleKeyDeletion",
+        "kms:CreateAlias",
+        "kms:EnableKeyRotation",
+    ] {
+        assert!(actions.contains(&needed.to_owned()), "{needed}");
+    }
+    assert!(actions.iter().all(|a| !a.contains('*')), "{actions:?}");
+    for refused in [
+        "kms:Decrypt",
+        "kms:Encrypt",
+        "kms:CancelKeyDeletion",
+        "kms:DisableKey",
+    ] {
+        assert!(!actions.contains(&refused.to_owned()), "{refused}");
+    }
+}
+
+#[test]
+fn a_created_bucket_starts_with_the_tls_only_statement() {
+    let doc = policy::new_bucket_policy("arn:aws:s3:::dst");
+    let s = &statements(&doc)[0];
+    assert_eq!(s["Sid"], policy::DENY_INSECURE_TRANSPORT_SID);
+    assert_eq!(s["Effect"], "Deny");
+    assert_eq!(s["Principal"], "*");
+    assert_eq!(
+        strings(&s["Resource"]),
+        ["arn:aws:s3:::dst", "arn:aws:s3:::dst/*"]
+    );
+    assert_eq!(
+        s["Condition"],
+        json!({"Bool": {"aws:SecureTransport": "false"}})
+    );
+}
+
+#[test]
+fn the_role_records_its_owner_and_key_removal() {
+    let spec = spec_of(
+        json!({"SourceBucket": "src", "KeyRemovalPolicy": "Delete", "KeyDeletionWindowDays": "9",
+        "Destinations": [{"Bucket": "dst", "AccountId": "222222222222", "Region": "us-west-2"}]}),
+    );
+    let owner = Owner {
+        stack_id: "arn:aws:cloudformation:eu-west-1:111111111111:stack/s/1".into(),
+        logical_id: "Replication".into(),
+    };
+    let r = Resolved::new(
+        &spec,
+        AccountId::parse("111111111111").unwrap(),
+        Region::parse("eu-west-1").unwrap(),
+        None,
+    )
+    .for_request(Some(owner.clone()), None);
+    let tags = r.role_tags();
+    let record = Record::from_tags(|k| tags.iter().find(|(t, _)| *t == k).map(|(_, v)| v.clone()));
+    assert_eq!(record.owner, Some(owner));
+    assert_eq!(
+        record.key_removal,
+        Some(KeyRemoval::Delete { window_days: 9 })
+    );
+    // Outside CloudFormation (`plan`) there is no owner to record.
+    let plain = Resolved::new(
+        &spec,
+        AccountId::parse("111111111111").unwrap(),
+        Region::parse("eu-west-1").unwrap(),
+        None,
+    );
+    assert!(plain
+        .role_tags()
+        .iter()
+        .all(|(k, _)| *k != names::tags::STACK_ID));
+}

@@ -10,7 +10,7 @@ use super::statements::{edit_bucket_policy, edit_key_policy, Edit};
 use super::{keys, role, ReconcileError};
 use crate::aws::{Account, Connector, ErrorKind};
 use crate::plan::names::{destination_key_alias, source_key_alias};
-use crate::plan::{Plan, Resolved};
+use crate::plan::{Owner, Plan, Record, Resolved};
 use crate::spec::{BucketName, Destination, DestinationKey, KeyRemoval, SourceKey, Spec};
 
 /// An account that cannot be reached (role gone, trust removed) has nothing we can remove; a
@@ -20,11 +20,15 @@ fn unreachable(e: &ReconcileError) -> bool {
 }
 
 /// Delete: removes the replication configuration (if ours), our statements everywhere, the
-/// role, and retires created keys per `KeyRemovalPolicy`.
+/// role, and retires created keys per the `KeyRemovalPolicy` the role records. Acts only for
+/// the resource that owns the source's replication: a Delete from another resource (a second
+/// stack that named the same source bucket) changes nothing. The role, which holds the
+/// record, is removed last, so a Delete that failed midway is retried with it.
 pub async fn cleanup(
     conn: &Connector,
     spec: &Spec,
     physical_id: &str,
+    owner: Option<Owner>,
     deadline: Deadline,
 ) -> Result<(), ReconcileError> {
     let (src, resolved) = match super::apply::resolve_source(conn, spec).await {
@@ -34,7 +38,14 @@ pub async fn cleanup(
         }
         other => other?,
     };
-    let source_side = cleanup_source(&src, spec, &resolved, physical_id, deadline);
+    let resolved = resolved.for_request(owner, None);
+    let record = role::record(&src, &resolved.role_name).await?;
+    if let Some(theirs) = foreign_owner(&src, spec, &resolved, record.as_ref()).await? {
+        tracing::warn!(owner = %theirs, bucket = %spec.source.bucket, "the source's replication belongs to another resource; this Delete changes nothing");
+        return Ok(());
+    }
+    let key_removal = recorded_removal(record.as_ref(), spec.key_removal);
+    let source_side = cleanup_source(&src, spec, &resolved, key_removal, deadline);
     let none = HashSet::new();
     let dest_side = bounded(spec.destinations.iter().map(|d| {
         let (source, sid) = (&spec.source.bucket, resolved.sid.as_str());
@@ -44,20 +55,69 @@ pub async fn cleanup(
             source,
             d,
             sid,
-            spec.key_removal,
+            key_removal,
             &none,
             deadline,
         )
     }));
     futures::try_join!(source_side, dest_side)?;
-    Ok(())
+    role::delete_role(&src, &resolved.role_name, physical_id).await
+}
+
+/// The owner of the source's replication when it is not this request's resource: the record
+/// on our role, or else on the role of the live configuration (another `ReplicationRoleName`).
+async fn foreign_owner(
+    src: &Account,
+    spec: &Spec,
+    r: &Resolved,
+    record: Option<&Record>,
+) -> Result<Option<Owner>, ReconcileError> {
+    let theirs = |rec: Option<&Record>| {
+        rec.and_then(|rec| rec.owner.clone())
+            .filter(|o| r.owner.as_ref().is_some_and(|ours| ours != o))
+    };
+    if record.is_some() {
+        return Ok(theirs(record));
+    }
+    let live = match src.replication(spec.source.bucket.as_str()).await {
+        Ok(live) => live,
+        Err(e) if e.is("NoSuchBucket") => None,
+        Err(e) => return Err(e.into()),
+    };
+    let Some(role_name) = live
+        .filter(|l| l.role != r.role_arn.as_str())
+        .and_then(|l| l.role.rsplit('/').next().map(str::to_owned))
+    else {
+        return Ok(None);
+    };
+    Ok(theirs(role::record(src, &role_name).await?.as_ref()))
+}
+
+/// What Delete does with created keys: `Delete` only when the record made by Create/Update
+/// says so and the Delete event agrees (the longer window of the two); with no record, keys
+/// are kept.
+fn recorded_removal(record: Option<&Record>, event: KeyRemoval) -> KeyRemoval {
+    match (record.and_then(|r| r.key_removal), event) {
+        (Some(KeyRemoval::Delete { window_days: a }), KeyRemoval::Delete { window_days: b }) => {
+            KeyRemoval::Delete {
+                window_days: a.max(b),
+            }
+        }
+        (None, KeyRemoval::Delete { .. }) => {
+            tracing::warn!(
+                "no record of the KeyRemovalPolicy this resource applied; its keys are kept"
+            );
+            KeyRemoval::Retain
+        }
+        _ => KeyRemoval::Retain,
+    }
 }
 
 async fn cleanup_source(
     src: &Account,
     spec: &Spec,
     r: &Resolved,
-    physical_id: &str,
+    key_removal: KeyRemoval,
     deadline: Deadline,
 ) -> Result<(), ReconcileError> {
     let bucket = spec.source.bucket.as_str();
@@ -70,24 +130,19 @@ async fn cleanup_source(
         Err(e) => return Err(e.into()),
     }
     if let Some(key) = source_key_of(src, spec).await? {
-        edit_key_policy(src, &key, &r.sid, Edit::Remove, deadline).await?;
+        denied_is_inert(edit_key_policy(src, &key, &r.sid, Edit::Remove, deadline).await)?;
         if spec.source.kms_key == SourceKey::Create
-            && matches!(spec.key_removal, KeyRemoval::Delete { .. })
+            && matches!(key_removal, KeyRemoval::Delete { .. })
         {
             // The bucket must not keep a default key that is about to be deleted.
             let enc = src.default_encryption(bucket).await.ok().flatten();
             if enc.is_some_and(|e| e.kms_key.as_deref() == Some(key.as_str())) {
                 src.put_default_sse_s3(bucket).await?;
             }
-            keys::retire_created(
-                src,
-                &source_key_alias(&spec.source.bucket),
-                spec.key_removal,
-            )
-            .await?;
+            keys::retire_created(src, &source_key_alias(&spec.source.bucket), key_removal).await?;
         }
     }
-    role::delete_role(src, &r.role_name, physical_id).await
+    Ok(())
 }
 
 /// The source key this resource granted on, as it can be found now.
@@ -111,6 +166,19 @@ async fn source_key_of(src: &Account, spec: &Spec) -> Result<Option<String>, Rec
             Err(e) => return Err(e.into()),
         },
     })
+}
+
+/// A removal the policy's owner does not allow (a ReadOnly destination, a key not opted in)
+/// leaves a statement granting this resource's role where it no longer replicates (or a role
+/// Delete removes): unused, and neither a Delete nor an Update may be left failing on it.
+fn denied_is_inert(r: Result<(), ReconcileError>) -> Result<(), ReconcileError> {
+    match r {
+        Err(e @ ReconcileError::RemovalNotAllowed { .. }) => {
+            tracing::warn!(error = %e, "our statement stays, unused");
+            Ok(())
+        }
+        other => other,
+    }
 }
 
 /// What of a destination to remove: everything, or only its key grant (the bucket is still a
@@ -142,7 +210,9 @@ async fn remove_destination(
         other => other?,
     };
     if scope == Scope::Destination {
-        edit_bucket_policy(&acct, d.bucket.as_str(), sid, Edit::Remove, deadline, None).await?;
+        denied_is_inert(
+            edit_bucket_policy(&acct, d.bucket.as_str(), sid, Edit::Remove, deadline, None).await,
+        )?;
     }
     let alias = destination_key_alias(source, &d.bucket);
     let key = match &d.kms_key {
@@ -151,7 +221,7 @@ async fn remove_destination(
         DestinationKey::Create => keys::find_created(&acct, &alias).await?,
     };
     if let Some(key) = key.filter(|k| !keep_keys.contains(k.as_str())) {
-        edit_key_policy(&acct, &key, sid, Edit::Remove, deadline).await?;
+        denied_is_inert(edit_key_policy(&acct, &key, sid, Edit::Remove, deadline).await)?;
         if d.kms_key == DestinationKey::Create {
             keys::retire_created(&acct, &alias, removal).await?;
         }

@@ -63,8 +63,8 @@ pub async fn check(
     })
 }
 
-/// Creates what is missing: the bucket (versioned, public access blocked, bucket owner enforced,
-/// default SSE-KMS with the replica key), versioning, the replica key. Opens `bucket_exists` as
+/// Creates what is missing: the bucket (versioned, TLS-only policy, public access blocked,
+/// bucket owner enforced, default SSE-KMS with the replica key), versioning, the replica key. Opens `bucket_exists` as
 /// soon as the bucket exists (at once for an existing one), for the steps that need nothing
 /// else of it. Returns the key ARN.
 pub(super) async fn prepare(
@@ -93,6 +93,11 @@ pub(super) async fn prepare(
     // replication role); the key becomes its default encryption.
     let new_bucket = async {
         acct.create_bucket(bucket).await?;
+        // Its first policy, written before the gate opens (nobody else writes it yet): TLS
+        // only. The replication grant is added to it by the usual policy edit.
+        let arn = d.bucket.arn(acct.region.partition());
+        let policy = crate::plan::policy::new_bucket_policy(&arn);
+        acct.put_bucket_policy(bucket, &policy.to_string()).await?;
         bucket_exists.open();
         acct.block_public_access(bucket).await?;
         acct.enforce_bucket_owner(bucket).await?;

@@ -37,6 +37,30 @@ pub enum ReconcileError {
         region: String,
         why: String,
     },
+    #[error("the replication of source bucket {bucket} belongs to {owner}; a second resource may not change or remove it. Remove it from that stack first, or set TakeOverExistingReplication: true on this resource to move it here")]
+    OwnedByAnother { bucket: String, owner: String },
+    #[error("destination {index} ({bucket}) is in account {account}, which this provider may not reach: its stack allows only {allowed} (parameter DestinationAccountIds of sam/source-account/template.yaml); add the account there or choose another destination")]
+    DestinationNotAllowed {
+        index: usize,
+        bucket: String,
+        account: String,
+        allowed: String,
+    },
+    #[error("the provider may not write the {what} ({source}). Add this statement to it yourself (a destination deployed with ProviderAccess ReadOnly, or a key whose owner has not opted it in, expects that; `bootstrap plan` prints every statement), or let the provider write it (name the bucket in the destination role's DestinationBucketNamePattern; tag the key s3-replication:provider-may-edit-policy=true): {statement}")]
+    GrantNotWritable {
+        what: String,
+        statement: String,
+        #[source]
+        source: crate::aws::AwsError,
+    },
+    #[error("the provider may not remove its statement from the {what} ({source}); remove it yourself if you want it gone: it grants a role that no longer replicates there")]
+    RemovalNotAllowed {
+        what: String,
+        #[source]
+        source: crate::aws::AwsError,
+    },
+    #[error("the provider is misconfigured: {0}; fix the provider stack's parameters")]
+    ProviderMisconfigured(String),
     #[error("role {role} in account {account} exists but was not created by this provider (it lacks the s3-replication:managed tag); choose another ReplicationRoleName or delete the role")]
     RoleNotOurs { role: String, account: String },
     #[error("{what} would be {size} bytes, above the {limit}-byte limit; remove unused statements from it, or set OrganizationId (organization mode: one statement per destination for all sources) for large fleets")]

@@ -2,7 +2,7 @@
 //! provider makes (found again by alias, recognised by tag).
 
 use super::ReconcileError;
-use crate::aws::{Account, KeyInfo};
+use crate::aws::{Account, ErrorKind, KeyInfo};
 use crate::plan::names::tags;
 use crate::spec::{BucketName, KeyRemoval};
 
@@ -82,7 +82,14 @@ pub async fn ensure_created(
         (tags::MANAGED, "true"),
         (tags::SOURCE_BUCKET, source.as_str()),
     ];
-    let arn = acct.create_key(description, &key_tags).await?;
+    let policy = crate::plan::policy::created_key_policy(
+        acct.region.partition(),
+        acct.id.as_str(),
+        &acct.principal,
+    );
+    let arn = acct
+        .create_key(description, &key_tags, &policy.to_string())
+        .await?;
     let (named, rotating) =
         futures::join!(acct.create_alias(alias, &arn), acct.enable_rotation(&arn));
     if let Err(e) = named {
@@ -143,7 +150,16 @@ pub async fn retire_created(
     };
     let info = acct.describe_key(&arn).await?;
     if info.is_some_and(|i| i.state != "PendingDeletion") {
-        acct.schedule_key_deletion(&arn, window_days).await?;
+        match acct.schedule_key_deletion(&arn, window_days).await {
+            // The account's owner keeps key deletion for itself (the destination template's
+            // default, AllowKeyDeletion false): the key stays, with its alias, so a later
+            // Create finds it again. A Delete must not fail on it.
+            Err(e) if e.kind == ErrorKind::AccessDenied => {
+                tracing::warn!(key = %arn, account = %acct.id, region = %acct.region, "not allowed to schedule the deletion of this created key (the account's role denies it); the key is kept");
+                return Ok(None);
+            }
+            other => other?,
+        }
     }
     acct.delete_alias(alias).await?;
     Ok(Some(arn))

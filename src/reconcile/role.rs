@@ -6,36 +6,35 @@ use super::ReconcileError;
 use crate::aws::Account;
 use crate::plan::names::{tags, ROLE_PATH, ROLE_POLICY_NAME};
 use crate::plan::policy_doc::equivalent;
-use crate::plan::{Plan, Resolved};
+use crate::plan::{Plan, Record, Resolved};
 
 fn same_document(current: &str, desired: &Value) -> bool {
     serde_json::from_str::<Value>(current).is_ok_and(|c| equivalent(&c, desired))
 }
 
-/// Creates the role or brings its trust policy and ownership tag to the plan. A role with this
-/// name that this provider did not create is refused.
+/// Creates the role or brings its trust policy, permissions boundary and tags (ownership, the
+/// record of what Delete must undo) to the plan. A role with this name that this provider did
+/// not create is refused.
 pub async fn ensure_role(
     acct: &Account,
     r: &Resolved,
     trust: &Value,
 ) -> Result<(), ReconcileError> {
     let trust_text = trust.to_string();
+    let desired = r.role_tags();
     let Some(role) = acct.role(&r.role_name).await? else {
         let description = format!(
             "S3 replication from {} (managed by the Custom::S3Replication provider)",
             r.source_bucket
         );
-        let role_tags = [
-            (tags::MANAGED, "true"),
-            (tags::SOURCE_BUCKET, r.source_bucket.as_str()),
-            (tags::RESOURCE_ID, r.physical_id.as_str()),
-        ];
+        let role_tags: Vec<(&str, &str)> = desired.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let created = acct.create_role(
             &r.role_name,
             ROLE_PATH,
             &trust_text,
             &description,
             &role_tags,
+            r.permissions_boundary.as_deref(),
         );
         return match created.await {
             // A duplicate delivery of the same request created it a moment ago: converge it.
@@ -49,19 +48,52 @@ pub async fn ensure_role(
             account: acct.id.to_string(),
         });
     }
+    if let Some(boundary) = &r.permissions_boundary {
+        if role.permissions_boundary.as_deref() != Some(boundary.as_str()) {
+            acct.put_permissions_boundary(&r.role_name, boundary)
+                .await?;
+        }
+    }
     if !same_document(&role.trust_policy, trust) {
         acct.update_trust_policy(&r.role_name, &trust_text).await?;
     }
-    if role.tag(tags::RESOURCE_ID) != Some(r.physical_id.as_str())
-        || role.tag(tags::SOURCE_BUCKET) != Some(r.source_bucket.as_str())
-    {
-        let retag = [
-            (tags::RESOURCE_ID, r.physical_id.as_str()),
-            (tags::SOURCE_BUCKET, r.source_bucket.as_str()),
-        ];
+    let retag: Vec<(&str, &str)> = desired
+        .iter()
+        .filter(|(k, v)| role.tag(k) != Some(v.as_str()))
+        .map(|(k, v)| (*k, v.as_str()))
+        .collect();
+    if !retag.is_empty() {
         acct.tag_role(&r.role_name, &retag).await?;
     }
     Ok(())
+}
+
+/// What the role named `role_name` records (`None`: no such role, or not one this provider
+/// created).
+pub async fn record(acct: &Account, role_name: &str) -> Result<Option<Record>, ReconcileError> {
+    Ok(acct
+        .role(role_name)
+        .await?
+        .filter(|role| role.tag(tags::MANAGED) == Some("true"))
+        .map(|role| Record::from_tags(|k| role.tag(k).map(str::to_owned))))
+}
+
+/// Refuses to act for `r.owner` on a source whose replication `record` says another resource
+/// owns, unless `take_over` (TakeOverExistingReplication) is set.
+pub fn check_owner(
+    r: &Resolved,
+    record: Option<&Record>,
+    take_over: bool,
+) -> Result<(), ReconcileError> {
+    match (record.and_then(|rec| rec.owner.as_ref()), &r.owner) {
+        (Some(theirs), Some(ours)) if theirs != ours && !take_over => {
+            Err(ReconcileError::OwnedByAnother {
+                bucket: r.source_bucket.to_string(),
+                owner: theirs.to_string(),
+            })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Puts the inline policy if it differs from the plan.

@@ -43,6 +43,9 @@ pub async fn check(
     }
     // The bucket exists here: its other reads are independent of each other.
     let owner = async {
+        // The role this resource uses records who owns the source's replication.
+        let record = super::role::record(acct, &r.role_name).await?;
+        super::role::check_owner(r, record.as_ref(), spec.take_over_existing_replication)?;
         if let Some(live) = acct.replication(bucket).await? {
             if !r.is_our_role(&live.role) && !spec.take_over_existing_replication {
                 let rules: Vec<String> = live

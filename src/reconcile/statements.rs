@@ -178,6 +178,21 @@ where
                     propagation.wait(kind.deadline, what, e).await?;
                     continue;
                 }
+                // The policy is its owner's to write (a ReadOnly destination, a key not opted in):
+                // say exactly what to add.
+                Err(e) if e.kind == ErrorKind::AccessDenied => {
+                    return Err(match edit {
+                        Edit::Upsert(statement) => ReconcileError::GrantNotWritable {
+                            what: what.to_owned(),
+                            statement: statement.to_string(),
+                            source: e,
+                        },
+                        Edit::Remove => ReconcileError::RemovalNotAllowed {
+                            what: what.to_owned(),
+                            source: e,
+                        },
+                    });
+                }
                 Err(e) => return Err(e.into()),
             }
             writes += 1;

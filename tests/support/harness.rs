@@ -11,7 +11,7 @@ use s3_replication_provider::handler::{Outcome, Provider, Settings};
 use serde_json::Value;
 
 use super::proxy::FaultProxy;
-use super::{cfn_event, Emulator, Receiver, RecordedRequest};
+use super::{cfn_event_from, test_stack_id, Emulator, Receiver, RecordedRequest};
 
 /// Region the function runs in.
 pub const HOME_REGION: &str = "eu-west-1";
@@ -83,12 +83,18 @@ impl Harness {
     pub async fn start() -> Harness {
         Self::with_settings(Settings {
             time_budget: Duration::from_secs(60),
-            ..Settings::default()
+            ..super::local_settings()
         })
         .await
     }
 
+    /// A harness whose handler has `settings`, with its receiver admitted as a ResponseURL
+    /// whatever they say.
     pub async fn with_settings(settings: Settings) -> Harness {
+        let settings = Settings {
+            response_urls: super::local_settings().response_urls,
+            ..settings
+        };
         let emu = Emulator::start().await;
         let rx = Receiver::start().await;
         let proxy = FaultProxy::start(emu.port());
@@ -136,8 +142,22 @@ impl Harness {
         physical_id: Option<&str>,
         old: Option<&Value>,
     ) -> Answered {
+        self.request_from(&test_stack_id(), kind, props, physical_id, old)
+            .await
+    }
+
+    /// A request from the stack `stack_id` (see [`super::stack_id`]), without the oracle.
+    pub async fn request_from(
+        &self,
+        stack_id: &str,
+        kind: &str,
+        props: &Value,
+        physical_id: Option<&str>,
+        old: Option<&Value>,
+    ) -> Answered {
         let id = super::uuid();
-        let event = cfn_event(
+        let event = cfn_event_from(
+            stack_id,
             kind,
             &self.rx.url(&id),
             props.clone(),

@@ -49,6 +49,18 @@ pub const TEST_ACCESS_KEY_ID: &str = "testing";
 pub const TEST_SECRET_ACCESS_KEY: &str = "testing";
 /// Region used for IAM (a global service).
 pub const IAM_REGION: &str = "us-east-1";
+/// The ResponseURL prefix of every local receiver: admitted by the function only through its
+/// `PROVIDER_ALLOWED_RESPONSE_URL_PREFIXES` setting, as an operator would for an emulator.
+pub const LOCAL_RESPONSE_URLS: &str = "http://127.0.0.1:";
+
+/// [`s3_replication_provider::handler::Settings`] for the in-process handler in tests: the
+/// defaults, with the local receivers admitted as ResponseURLs.
+pub fn local_settings() -> s3_replication_provider::handler::Settings {
+    s3_replication_provider::handler::Settings {
+        response_urls: s3_replication_provider::cfn::AllowedPrefixes::parse(LOCAL_RESPONSE_URLS),
+        ..Default::default()
+    }
+}
 
 // ---------------------------------------------------------------------------
 // small utilities
@@ -805,6 +817,58 @@ impl Emulator {
         }
     }
 
+    /// A customer managed policy `path``name` in `account` (e.g. a permissions boundary);
+    /// returns its ARN.
+    pub async fn create_policy(
+        &self,
+        account: &str,
+        path: &str,
+        name: &str,
+        doc: &Value,
+    ) -> String {
+        let out = self
+            .iam(account)
+            .await
+            .create_policy()
+            .path(path)
+            .policy_name(name)
+            .policy_document(doc.to_string())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create policy {name}: {e:?}"));
+        out.policy()
+            .and_then(|p| p.arn())
+            .expect("created policy has an ARN")
+            .to_owned()
+    }
+
+    /// A role's tags and the ARN of its permissions boundary.
+    pub async fn role_tags_and_boundary(
+        &self,
+        account: &str,
+        name: &str,
+    ) -> (BTreeMap<String, String>, Option<String>) {
+        let out = self
+            .iam(account)
+            .await
+            .get_role()
+            .role_name(name)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("get role {name}: {e:?}"));
+        let role = out.role().expect("role");
+        let tags = role
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_owned(), t.value().to_owned()))
+            .collect();
+        let boundary = role
+            .permissions_boundary()
+            .and_then(|b| b.permissions_boundary_arn())
+            .map(str::to_owned);
+        (tags, boundary)
+    }
+
     /// The role's inline policies by name (decoded JSON).
     pub async fn role_inline_policies(&self, account: &str, name: &str) -> BTreeMap<String, Value> {
         let iam = self.iam(account).await;
@@ -853,6 +917,10 @@ impl Emulator {
                 no_config.display().to_string(),
             ),
             ("PROVIDER_TIME_BUDGET_SECONDS".into(), "60".into()),
+            (
+                "PROVIDER_ALLOWED_RESPONSE_URL_PREFIXES".into(),
+                LOCAL_RESPONSE_URLS.into(),
+            ),
         ]
     }
 
@@ -1096,13 +1164,54 @@ pub const TEST_STACK_REGION: &str = "eu-west-1";
 pub const LOGICAL_RESOURCE_ID: &str = "Replication";
 pub const RESOURCE_TYPE: &str = "Custom::S3Replication";
 
-/// A CloudFormation custom-resource request event with a fresh RequestId.
+/// The stack every test resource belongs to (CloudFormation sends the same StackId with every
+/// request of a stack's resource: Create, Update and Delete of one resource must share it, since
+/// Create records it as the owner). Tests that need a second stack use [`stack_id`].
+pub fn test_stack_id() -> String {
+    stack_id("test-stack")
+}
+
+/// The StackId of a stack named `name` (fixed per name, as CloudFormation's is per stack).
+pub fn stack_id(name: &str) -> String {
+    format!(
+        "arn:aws:cloudformation:{TEST_STACK_REGION}:{DEFAULT_ACCOUNT}:stack/{name}/{:08x}-0000-4000-8000-000000000000",
+        fnv32(name)
+    )
+}
+
+fn fnv32(s: &str) -> u32 {
+    s.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
+}
+
+/// A CloudFormation custom-resource request event with a fresh RequestId, from the test stack
+/// ([`test_stack_id`]).
 ///
 /// `props` becomes ResourceProperties (a `ServiceToken`, and the `ServiceTimeout` of "600"
 /// the README and the examples set, are added if missing, as CloudFormation does: it forwards
 /// both, as strings, beside the resource's own properties); `physical_id` and `old_props` are included when given
 /// (Update and Delete carry PhysicalResourceId; Update carries OldResourceProperties).
 pub fn cfn_event(
+    request_type: &str,
+    response_url: &str,
+    props: Value,
+    physical_id: Option<&str>,
+    old_props: Option<Value>,
+) -> Value {
+    cfn_event_from(
+        &test_stack_id(),
+        request_type,
+        response_url,
+        props,
+        physical_id,
+        old_props,
+    )
+}
+
+/// [`cfn_event`] from the stack `stack_id`.
+pub fn cfn_event_from(
+    stack_id: &str,
     request_type: &str,
     response_url: &str,
     props: Value,
@@ -1125,10 +1234,7 @@ pub fn cfn_event(
         "RequestType": request_type,
         "ServiceToken": service_token,
         "ResponseURL": response_url,
-        "StackId": format!(
-            "arn:aws:cloudformation:{TEST_STACK_REGION}:{DEFAULT_ACCOUNT}:stack/test-stack/{}",
-            uuid()
-        ),
+        "StackId": stack_id,
         "RequestId": uuid(),
         "LogicalResourceId": LOGICAL_RESOURCE_ID,
         "ResourceType": RESOURCE_TYPE,

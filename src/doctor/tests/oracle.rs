@@ -287,9 +287,10 @@ fn rendering() {
     assert_eq!(failed[0]["account"], "333333333333");
     assert_eq!(failed[0]["region"], "ap-southeast-2");
     assert_eq!(failed[0]["resource"], "arn:aws:s3:::dst-b");
+    // The statement to add covers what the rule replicates (its prefix), as the provider grants.
     assert_eq!(
         failed[0]["fix"][0]["statement"]["Resource"],
-        "arn:aws:s3:::dst-b/*"
+        "arn:aws:s3:::dst-b/logs/*"
     );
     assert!(arr.iter().all(|f| f.get("fix").is_some()));
     assert_eq!(render(&findings, Format::Json), render_json(&findings));

@@ -1,0 +1,440 @@
+//! The security model at run time (README "Security model"), against the emulator:
+//!
+//! * **ownership**: a second stack naming someone else's source bucket is refused and named; its
+//!   Delete answers SUCCESS without a single mutating call; the owner's Update and Delete still
+//!   work; a Delete acts on what Create recorded (KeyRemovalPolicy), not on edited properties;
+//!   `TakeOverExistingReplication` moves ownership, after which the old owner's Delete changes
+//!   nothing;
+//! * **reach**: a destination outside the provider's `DestinationAccountIds` fails before any
+//!   AWS call;
+//! * **boundary**: every role the provider creates carries the boundary it is given;
+//! * **created buckets** start with the TLS-only statement;
+//! * **ResponseURL**: only CloudFormation's own, or an admitted prefix, is ever answered;
+//! * **logs**: no ExternalId, credential or signature, at `RUST_LOG=trace`.
+
+mod support;
+
+use std::time::Duration;
+
+use s3_replication_provider::handler::Settings;
+use s3_replication_provider::reach::Reach;
+use serde_json::{json, Value};
+use support::harness::{Harness, HOME_REGION};
+use support::{cfn_event, stack_id, unique, Emulator, Receiver, DEFAULT_ACCOUNT};
+
+const SRC: &str = DEFAULT_ACCOUNT;
+const ACCT_B: &str = "222222222222";
+const REGION_B: &str = "us-west-2";
+
+fn role_name(bucket: &str) -> String {
+    format!("s3-replication-{bucket}")
+}
+
+fn props(src: &str, dst: &str) -> Value {
+    json!({"SourceBucket": src, "SourceKmsKeyArn": "Create",
+           "Destinations": [{"Bucket": dst, "AccountId": ACCT_B, "Region": REGION_B, "KmsKeyArn": "Create"}]})
+}
+
+async fn world(h: &Harness) -> (String, String) {
+    let (src, dst) = (unique("src"), unique("dst"));
+    h.emu.create_bucket(SRC, HOME_REGION, &src, false).await;
+    h.emu.create_bucket(ACCT_B, REGION_B, &dst, true).await;
+    (src, dst)
+}
+
+#[tokio::test]
+async fn a_second_stack_can_neither_take_nor_remove_a_sources_replication() {
+    let h = Harness::start().await;
+    let (src, dst) = world(&h).await;
+    let (stack_a, stack_b) = (stack_id("owner"), stack_id("intruder"));
+    let p = props(&src, &dst);
+    let created = h.request_from(&stack_a, "Create", &p, None, None).await;
+    created.assert_success();
+    let id = created.physical_id().to_owned();
+    let (tags, _) = h.emu.role_tags_and_boundary(SRC, &role_name(&src)).await;
+    assert_eq!(tags.get("s3-replication:stack-id"), Some(&stack_a));
+    assert_eq!(
+        tags.get("s3-replication:logical-id").map(String::as_str),
+        Some("Replication")
+    );
+    let before = h.emu.replication(SRC, HOME_REGION, &src).await;
+
+    // Stack B names the same source bucket, to send its objects elsewhere.
+    let (_, elsewhere) = world(&h).await;
+    let hijack = props(&src, &elsewhere);
+    let refused = h
+        .request_from(&stack_b, "Create", &hijack, None, None)
+        .await;
+    refused.assert_failed_with(&[&src, &stack_a, "TakeOverExistingReplication"]);
+    assert!(refused.mutations().is_empty(), "{:?}", refused.mutations());
+    assert_eq!(h.emu.replication(SRC, HOME_REGION, &src).await, before);
+
+    // B's stack rolls back (Delete with the id its FAILED answer gave), or B deletes a resource
+    // with the victim's properties and key removal: nothing changes, and CloudFormation is not
+    // left waiting.
+    let mut destructive = p.clone();
+    destructive["KeyRemovalPolicy"] = json!("Delete");
+    destructive["KeyDeletionWindowDays"] = json!("7");
+    for (what, doc) in [("hijack", &hijack), ("victim's properties", &destructive)] {
+        let deleted = h
+            .request_from(&stack_b, "Delete", doc, Some(&id), None)
+            .await;
+        deleted.assert_success();
+        assert!(
+            deleted.mutations().is_empty(),
+            "{what}: {:?}",
+            deleted.mutations()
+        );
+    }
+    assert_eq!(h.emu.replication(SRC, HOME_REGION, &src).await, before);
+    assert!(h.emu.role_exists(SRC, &role_name(&src)).await);
+
+    // The owner still updates and deletes it.
+    let mut two = p.clone();
+    two["Destinations"] = json!([p["Destinations"][0], {"Bucket": elsewhere, "AccountId": ACCT_B, "Region": REGION_B, "KmsKeyArn": "Create"}]);
+    let updated = h
+        .request_from(&stack_a, "Update", &two, Some(&id), Some(&p))
+        .await;
+    updated.assert_success();
+    let deleted = h
+        .request_from(&stack_a, "Delete", &two, Some(&id), None)
+        .await;
+    deleted.assert_success();
+    assert!(h.emu.replication(SRC, HOME_REGION, &src).await.is_none());
+    assert!(!h.emu.role_exists(SRC, &role_name(&src)).await);
+}
+
+#[tokio::test]
+async fn delete_keeps_the_keys_create_recorded_as_retained_whatever_the_event_says() {
+    let h = Harness::start().await;
+    let (src, dst) = world(&h).await;
+    let p = props(&src, &dst); // KeyRemovalPolicy: Retain (the default)
+    let created = h.create(&p).await;
+    created.assert_success();
+    let id = created.physical_id().to_owned();
+    let keys: Vec<String> = [
+        created.data("SourceKmsKeyArn"),
+        created.data("DestinationKmsKeyArns"),
+    ]
+    .iter()
+    .map(|k| k.to_string())
+    .collect();
+    let (tags, _) = h.emu.role_tags_and_boundary(SRC, &role_name(&src)).await;
+    assert_eq!(
+        tags.get("s3-replication:key-removal").map(String::as_str),
+        Some("Retain")
+    );
+
+    // A Delete whose properties were edited (CloudFormation sends the last applied ones; a
+    // direct invocation can send anything).
+    let mut edited = p.clone();
+    edited["KeyRemovalPolicy"] = json!("Delete");
+    edited["KeyDeletionWindowDays"] = json!("7");
+    let deleted = h.delete(&edited, &id).await;
+    deleted.assert_success();
+    assert!(
+        !deleted.called("ScheduleKeyDeletion"),
+        "a key was scheduled for deletion"
+    );
+    for key in &keys {
+        let (account, region) = support::arn_account_region(key);
+        assert_eq!(
+            h.emu.key_state(&account, &region, key).await.as_deref(),
+            Some("Enabled"),
+            "{key}"
+        );
+    }
+    assert!(h.emu.replication(SRC, HOME_REGION, &src).await.is_none());
+}
+
+#[tokio::test]
+async fn delete_removes_keys_when_the_record_and_the_event_both_say_so() {
+    let h = Harness::start().await;
+    let (src, dst) = world(&h).await;
+    let mut p = props(&src, &dst);
+    p["KeyRemovalPolicy"] = json!("Delete");
+    p["KeyDeletionWindowDays"] = json!("7");
+    let created = h.create(&p).await;
+    created.assert_success();
+    let source_key = created.data("SourceKmsKeyArn").to_owned();
+    // The event now says Retain: the key is kept although the record says Delete.
+    let mut keep = p.clone();
+    keep["KeyRemovalPolicy"] = json!("Retain");
+    let deleted = h.delete(&keep, created.physical_id()).await;
+    deleted.assert_success();
+    assert_eq!(
+        h.emu
+            .key_state(SRC, HOME_REGION, &source_key)
+            .await
+            .as_deref(),
+        Some("Enabled")
+    );
+    // Both agree: scheduled (a fresh resource, so there is a record again).
+    let created = h.create(&p).await;
+    created.assert_success();
+    assert_eq!(
+        created.data("SourceKmsKeyArn"),
+        source_key,
+        "found again by alias"
+    );
+    h.delete(&p, created.physical_id()).await.assert_success();
+    assert_eq!(
+        h.emu
+            .key_state(SRC, HOME_REGION, &source_key)
+            .await
+            .as_deref(),
+        Some("PendingDeletion")
+    );
+}
+
+#[tokio::test]
+async fn take_over_moves_ownership_and_the_old_owners_delete_changes_nothing() {
+    let h = Harness::start().await;
+    let (src, dst) = world(&h).await;
+    let (old, new) = (stack_id("old-owner"), stack_id("new-owner"));
+    let p = props(&src, &dst);
+    let first = h.request_from(&old, "Create", &p, None, None).await;
+    first.assert_success();
+    let mut take = p.clone();
+    take["TakeOverExistingReplication"] = json!("true");
+    let taken = h.request_from(&new, "Create", &take, None, None).await;
+    taken.assert_success();
+    let (tags, _) = h.emu.role_tags_and_boundary(SRC, &role_name(&src)).await;
+    assert_eq!(tags.get("s3-replication:stack-id"), Some(&new));
+    let stale = h
+        .request_from(&old, "Delete", &p, Some(first.physical_id()), None)
+        .await;
+    stale.assert_success();
+    assert!(stale.mutations().is_empty(), "{:?}", stale.mutations());
+    assert!(h.emu.replication(SRC, HOME_REGION, &src).await.is_some());
+}
+
+#[tokio::test]
+async fn a_destination_outside_the_providers_accounts_fails_before_any_call() {
+    let h = Harness::with_settings(Settings {
+        reach: Reach::parse("333333333333"),
+        ..support::local_settings()
+    })
+    .await;
+    let (src, dst) = world(&h).await;
+    let refused = h.create(&props(&src, &dst)).await;
+    refused.assert_failed_with(&[ACCT_B, "333333333333", "DestinationAccountIds", &dst]);
+    assert!(
+        refused.outcome.calls.is_empty(),
+        "{:?}",
+        refused.outcome.calls
+    );
+}
+
+#[tokio::test]
+async fn created_roles_carry_the_boundary_and_created_buckets_refuse_plain_http() {
+    let boundary = format!("arn:aws:iam::{SRC}:policy/s3-replication/test-boundary");
+    let h = Harness::with_settings(Settings {
+        permissions_boundary: Some(boundary.clone()),
+        ..support::local_settings()
+    })
+    .await;
+    let made = h
+        .emu
+        .create_policy(
+            SRC,
+            "/s3-replication/",
+            "test-boundary",
+            &json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ReplicateObject", "Resource": "*"}]}),
+        )
+        .await;
+    assert_eq!(made, boundary);
+    let src = unique("src");
+    let dst = unique("dst");
+    h.emu.create_bucket(SRC, HOME_REGION, &src, false).await;
+    let mut p = props(&src, &dst);
+    p["Destinations"][0]["CreateBucket"] = json!("true");
+    let created = h.create(&p).await;
+    created.assert_success();
+    let (_, on_role) = h.emu.role_tags_and_boundary(SRC, &role_name(&src)).await;
+    assert_eq!(on_role.as_deref(), Some(boundary.as_str()));
+    let policy = h.emu.bucket_policy(ACCT_B, REGION_B, &dst).await.unwrap();
+    let tls = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Sid"] == "DenyInsecureTransport")
+        .unwrap_or_else(|| panic!("no TLS-only statement: {policy}"));
+    assert_eq!(tls["Effect"], "Deny");
+    assert_eq!(tls["Condition"]["Bool"]["aws:SecureTransport"], "false");
+    // A second identical Create changes nothing (the boundary is already in place).
+    let again = h.create(&p).await;
+    again.assert_success();
+    assert!(again.mutations().is_empty(), "{:?}", again.mutations());
+}
+
+/// Only CloudFormation's own ResponseURL (https to S3), or one under an admitted prefix, is
+/// answered: a direct invoker cannot make the function PUT to a host of its choosing.
+#[tokio::test]
+async fn the_function_answers_only_cloudformations_response_urls() {
+    let emu = Emulator::start().await;
+    let rx = Receiver::start().await;
+    let src = unique("src");
+    emu.create_bucket(SRC, HOME_REGION, &src, true).await;
+    let p = json!({"SourceBucket": src, "Destinations": [{"Bucket": unique("dst"), "AccountId": ACCT_B, "Region": REGION_B}]});
+    let event = cfn_event(
+        "Create",
+        &format!("{}&X-Amz-Signature=topsecret", rx.url("x")),
+        p,
+        None,
+        None,
+    );
+    // No admitted prefix: refused, logged without the query, nothing sent, exit status 1.
+    let run = emu
+        .invoke_with_env(
+            HOME_REGION,
+            &event,
+            &[("PROVIDER_ALLOWED_RESPONSE_URL_PREFIXES", "")],
+        )
+        .await;
+    assert!(!run.success(), "{}", run.stderr);
+    assert!(run.stderr.contains("not answering"), "{}", run.stderr);
+    assert!(!run.stderr.contains("topsecret"), "{}", run.stderr);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        rx.requests().is_empty(),
+        "the function sent {:?}",
+        rx.requests().len()
+    );
+    // Admitted (as the test harness does for its receivers): answered.
+    let run = emu.invoke(HOME_REGION, &event).await;
+    assert!(run.success(), "{}", run.stderr);
+    assert_eq!(rx.responses().len(), 1);
+}
+
+#[tokio::test]
+async fn no_external_id_credential_or_signature_reaches_a_trace_log() {
+    let emu = Emulator::start().await;
+    let rx = Receiver::start().await;
+    let (src, dst) = (unique("src"), unique("dst"));
+    emu.create_bucket(SRC, HOME_REGION, &src, true).await;
+    emu.create_bucket(ACCT_B, REGION_B, &dst, true).await;
+    let external_id = "ExtIdSecret-7f3a9c";
+    let url = format!(
+        "{}&X-Amz-Credential=AKIASECRETCREDENTIAL&X-Amz-Signature=deadbeefsecretsignature",
+        rx.url("trace")
+    );
+    let p = json!({"SourceBucket": src, "Destinations": [{"Bucket": dst, "AccountId": ACCT_B, "Region": REGION_B, "ExternalId": external_id}]});
+    let event = cfn_event("Create", &url, p, None, None);
+    let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYTRACESECRET";
+    let run = emu
+        .invoke_with_env(
+            HOME_REGION,
+            &event,
+            &[("AWS_SECRET_ACCESS_KEY", secret), ("RUST_LOG", "trace")],
+        )
+        .await;
+    assert!(run.success(), "{}", run.stderr);
+    assert!(
+        run.stderr.lines().count() > 100,
+        "a trace log: {} lines",
+        run.stderr.lines().count()
+    );
+    let answer = &rx.responses()[0];
+    assert_eq!(answer["Status"], "SUCCESS", "{answer}");
+    for needle in [
+        external_id,
+        secret,
+        "deadbeefsecretsignature",
+        "AKIASECRETCREDENTIAL",
+    ] {
+        assert!(
+            !run.stderr.contains(needle),
+            "{needle} reached the trace log"
+        );
+    }
+}
+
+/// A destination whose owner keeps every write (the destination template's `ProviderAccess:
+/// ReadOnly`): the owner adds the statements `bootstrap plan` prints, and the provider's Create
+/// then changes nothing in that account. Where a statement is missing the provider cannot
+/// write it, and the answer gives the statement to add.
+#[tokio::test]
+async fn an_owner_written_destination_needs_no_write_from_the_provider() {
+    use support::proxy::{Answer, Fault, Rule};
+    let h = Harness::start().await;
+    let (src, dst) = (unique("src"), unique("dst"));
+    h.emu.create_bucket(SRC, HOME_REGION, &src, true).await;
+    h.emu.create_bucket(ACCT_B, REGION_B, &dst, true).await;
+    let key = h.emu.create_key(ACCT_B, REGION_B).await;
+    let p = json!({"SourceBucket": src, "SourceRegion": HOME_REGION,
+        "Destinations": [{"Bucket": dst, "AccountId": ACCT_B, "Region": REGION_B, "KmsKeyArn": key}]});
+
+    // Without the owner's statements the write is refused (as IAM would refuse a ReadOnly
+    // role): FAILED, naming the statement to add.
+    let needle = dst.clone();
+    h.proxy.add_rule(Rule {
+        matches: Box::new(move |s| {
+            s.method == "PUT" && s.target.contains(&needle) && s.target.contains("policy")
+        }),
+        answer: Answer::Inject(Fault::AccessDenied),
+        remaining: None,
+    });
+    let refused = h.request_unchecked("Create", &p, None, None).await;
+    refused.assert_failed_with(&[
+        "Add this statement",
+        "ProviderAccess ReadOnly",
+        "s3:ReplicateObject",
+        &dst,
+    ]);
+    h.proxy.clear();
+
+    // The owner writes what `bootstrap plan` prints, into the bucket and key policies.
+    let dir = std::env::temp_dir().join(unique("readonly"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("props.json");
+    std::fs::write(&file, p.to_string()).unwrap();
+    let out = std::process::Command::new(support::bootstrap_path())
+        .args([
+            "plan",
+            "--properties",
+            file.to_str().unwrap(),
+            "--source-account",
+            SRC,
+            "--region",
+            HOME_REGION,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let bucket_statement = &plan["DestinationBucketStatements"][0]["Statement"];
+    h.emu
+        .put_bucket_policy(
+            ACCT_B,
+            REGION_B,
+            &dst,
+            &json!({"Version": "2012-10-17", "Statement": [bucket_statement]}),
+        )
+        .await;
+    let mut key_policy = h.emu.key_policy(ACCT_B, REGION_B, &key).await;
+    key_policy["Statement"]
+        .as_array_mut()
+        .unwrap()
+        .push(plan["DestinationKeyStatements"][0]["Statement"].clone());
+    h.emu
+        .put_key_policy(ACCT_B, REGION_B, &key, &key_policy)
+        .await;
+
+    let created = h.create(&p).await;
+    created.assert_success();
+    let in_destination: Vec<_> = created
+        .mutations()
+        .into_iter()
+        .filter(|c| c.account == ACCT_B)
+        .map(|c| c.operation)
+        .collect();
+    assert!(
+        in_destination.is_empty(),
+        "writes in the owner's account: {in_destination:?}"
+    );
+}
