@@ -165,6 +165,16 @@ def main() -> int:
             # `sam local invoke` asks STS for the account id (AWS::AccountId); without this it
             # waits for sts.<region>.amazonaws.com, unreachable here, for seconds per invoke.
             env["AWS_ENDPOINT_URL_STS"] = moto.endpoint
+            # `sam local invoke` resolves no resource of the template: the permissions boundary the
+            # source stack would create (ReplicationRoleBoundary) is made here, and its ARN given
+            # to the function as the stack would give it.
+            boundary = world.cloud.iam(SRC_ACCOUNT).create_policy(
+                PolicyName=f"sli-replication-role-boundary-{suffix}",
+                Path="/s3-replication/",
+                PolicyDocument=json.dumps(
+                    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:Replicate*", "Resource": "*"}]}
+                ),
+            )["Policy"]["Arn"]
             env_vars = os.path.join(work, "env.json")
             with open(env_vars, "w") as f:
                 json.dump(
@@ -176,6 +186,7 @@ def main() -> int:
                             "PROVIDER_ALLOWED_RESPONSE_URL_PREFIXES": emulator.LOCAL_RESPONSE_URLS,
                             # DestinationAccountIds of the provider stack.
                             "PROVIDER_DESTINATION_ACCOUNTS": f"{ACCT_B},{ACCT_C}",
+                            "PROVIDER_PERMISSIONS_BOUNDARY_ARN": boundary,
                         }
                     },
                     f,
@@ -263,7 +274,9 @@ def main() -> int:
                 check(repl is not None, "no replication configuration after Create")
                 buckets = sorted(rule["Destination"]["Bucket"] for rule in repl["Rules"])
                 check(buckets == [f"arn:aws:s3:::{dst_b}"], f"rules after Create: {buckets}")
-                check(world.role_exists(SRC_ACCOUNT, role_name), "replication role missing after Create")
+                role = world.role_info(SRC_ACCOUNT, role_name)
+                check(role is not None, "replication role missing after Create")
+                check(role["PermissionsBoundary"] == boundary, f"replication role without the boundary: {role}")
                 check(world.bucket_versioning(src) == "Enabled", "source versioning not enabled")
 
             def update() -> None:
