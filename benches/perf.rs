@@ -880,6 +880,11 @@ fn lambda_env(runtime_port: u16) -> Vec<(String, String)> {
         ("AWS_ACCESS_KEY_ID", "ASIAEXAMPLEEXAMPLE00"),
         ("AWS_SECRET_ACCESS_KEY", "testing"),
         ("AWS_SESSION_TOKEN", "testing"),
+        // The answer goes to the harness's local receiver.
+        (
+            "PROVIDER_ALLOWED_RESPONSE_URL_PREFIXES",
+            support::LOCAL_RESPONSE_URLS,
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
