@@ -6,17 +6,19 @@
 #
 #   1. sam build          : `sam build --beta-features` of sam/source-account/template.yaml
 #                           (BuildMethod: rust-cargolambda) for arm64 (the template's
-#                           default, the release profile as deployed) into .aws-sam/build
-#                           and for x86_64 into .aws-sam/build-x86_64; checks each
-#                           bootstrap's ELF machine and reports its `zip -9` size. The
-#                           x86_64 build only feeds step 3, so by default it uses a quick
-#                           profile (S3RP_X86_64_PROFILE=fast: no LTO, opt-level 0, 16
-#                           codegen units; panic=unwind and strip kept); set
-#                           S3RP_X86_64_PROFILE=release for the deployable x86_64 build
-#                           and its real size.
-#   2. runtime API        : `cargo test --test runtime_api`: the bootstrap under AWS's
-#                           Lambda Runtime Interface Emulator (shipped in aws-sam-cli),
-#                           Create -> Update -> Delete against moto. Must not skip here.
+#                           default, the release profile as deployed) into .aws-sam/build;
+#                           checks the bootstrap's ELF machine and reports its `zip -9`
+#                           size. The x86_64 package that steps 3 and 4 run is the host
+#                           build scripts/test.sh made ($PROVIDER_BOOTSTRAP, the `ci`
+#                           profile: release without LTO), laid out in
+#                           .aws-sam/build-x86_64 as `sam build` lays it out (seconds,
+#                           instead of a second cargo-lambda build of every dependency);
+#                           S3RP_X86_64_SAM_BUILD=1 runs a real `sam build` of the
+#                           deployable x86_64 release instead, for its size.
+#   2. runtime API        : tests/runtime_api.rs (ignored in the first test run, which has
+#                           no emulator): the bootstrap under AWS's Lambda Runtime
+#                           Interface Emulator (shipped in aws-sam-cli), Create -> Update
+#                           -> Delete against moto.
 #   3. sam local invoke   : the x86_64 build in Docker (--invoke-image
 #                           s3-replication-provider/lambda-base:al2023-x86_64, a
 #                           locally built stand-in for AWS's provided.al2023 image,
@@ -62,8 +64,7 @@ python_bin=${PYTHON:-python3}
 venv="$tools_dir/sam"
 target_dir=${CARGO_TARGET_DIR:-$repo_root/target}
 lambda_target_dir=${S3RP_LAMBDA_TARGET_DIR:-$tools_dir/target-lambda}
-x86_64_profile=${S3RP_X86_64_PROFILE:-fast}
-case "$x86_64_profile" in fast | release) ;; *) echo "S3RP_X86_64_PROFILE must be fast or release" >&2; exit 2 ;; esac
+host_bootstrap=${PROVIDER_BOOTSTRAP:-$target_dir/ci/bootstrap}
 
 log() { printf '[sam.sh] %s\n' "$*" >&2; }
 step() { printf '\n==> %s\n' "$*"; }
@@ -128,13 +129,10 @@ else
     die "the aarch64-unknown-linux-gnu standard library is missing and rustup is not available"
 fi
 
-# moto through scripts/moto_server.py, with the python3 setup.sh installed it into
-# (the tools venv has no moto; tests/support would otherwise find it on PATH).
-mkdir -p "$target_dir/tools"
-moto_wrapper="$(cd "$target_dir/tools" && pwd)/moto_server"
-printf '#!/bin/sh\nexec %q %q "$@"\n' "$("$python_bin" -c 'import sys; print(sys.executable)')" "$repo_root/scripts/moto_server.py" >"$moto_wrapper"
-chmod +x "$moto_wrapper"
-export MOTO_SERVER="$moto_wrapper"
+# moto (and the Python of the scripts) from setup.sh's venv.
+tools="$(cd "$target_dir/tools" && pwd)"
+export MOTO_SERVER="$tools/moto_server"
+scripts_python="$tools/python"
 
 log "sam $("$venv/bin/sam" --version | awk '{print $NF}'), $("$venv/bin/cargo-lambda" lambda --version), zig $("$venv/bin/python" -m ziglang version), $(cargo --version)"
 record "setup" "$(elapsed "$t")"
@@ -156,19 +154,15 @@ print({0x3E: "x86_64", 0xB7: "arm64"}.get(m, f"other({m})"))
 PY
 }
 
-# sam_build ARCH BUILD_DIR PROFILE(release|fast)
+# sam_build ARCH BUILD_DIR: the deployable release build of ARCH, as `sam build` makes it.
 sam_build() {
-  local arch=$1 build_dir=$2 profile=$3 t=$SECONDS
-  local -a profile_env=()
-  if [[ $profile == fast ]]; then
-    profile_env=(CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_OPT_LEVEL=0 CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16)
-  fi
+  local arch=$1 build_dir=$2 profile=release t=$SECONDS
   step "sam build ($arch, $profile profile) -> $build_dir"
   rm -rf "$build_dir"
   mkdir -p "$lambda_target_dir"
   # cargo-lambda and `python3 -m ziglang` (its zig) come from the venv; cargo stays the
   # toolchain's. SAM's cargo-lambda workflow builds into $CARGO_TARGET_DIR when set.
-  if ! (export PATH="$venv/bin:$PATH" CARGO_TARGET_DIR="$lambda_target_dir" ${profile_env[@]+"${profile_env[@]}"}
+  if ! (export PATH="$venv/bin:$PATH" CARGO_TARGET_DIR="$lambda_target_dir"
         "$venv/bin/sam" build \
           --template-file sam/source-account/template.yaml \
           --build-dir "$build_dir" \
@@ -202,31 +196,49 @@ sam_build() {
   log "$bin: $machine, $raw bytes; $zip_file: $zipped bytes"
 }
 
+# host_package BUILD_DIR: the host build laid out as `sam build` lays out its output (the
+# template with CodeUri pointing at the function's directory, and the bootstrap in it).
+host_package() {
+  local build_dir=$1 t=$SECONDS machine
+  step "x86_64 package from the host build ($host_bootstrap) -> $build_dir"
+  [[ -x $host_bootstrap ]] || { record "x86_64 package (host build)" "FAIL (no $host_bootstrap)"; status=1; return 1; }
+  machine=$(elf_machine "$host_bootstrap")
+  rm -rf "$build_dir"
+  mkdir -p "$build_dir/ProviderFunction"
+  cp "$host_bootstrap" "$build_dir/ProviderFunction/bootstrap"
+  "$venv/bin/python" - sam/source-account/template.yaml "$build_dir/template.yaml" <<'PY'
+import sys
+from samcli.yamlhelper import yaml_dump, yaml_parse
+t = yaml_parse(open(sys.argv[1]).read())
+for r in t["Resources"].values():
+    if r.get("Type") == "AWS::Serverless::Function":
+        r["Properties"]["CodeUri"] = "ProviderFunction"
+open(sys.argv[2], "w").write(yaml_dump(t))
+PY
+  record "x86_64 package (host build)" "OK   $(elapsed "$t"); $machine, bootstrap $(mib "$(stat -c %s "$host_bootstrap")")"
+}
+
 # ---------------------------------------------------------------------------
-# 1. sam build: arm64 (default architecture) and x86_64 (for step 3)
+# 1. sam build: arm64 (the shipped package); x86_64 from the host build (steps 3 and 4)
 # ---------------------------------------------------------------------------
-sam_build arm64 .aws-sam/build release || true
-sam_build x86_64 .aws-sam/build-x86_64 "$x86_64_profile" || true
+sam_build arm64 .aws-sam/build || true
+if [[ ${S3RP_X86_64_SAM_BUILD:-} == 1 ]]; then
+  sam_build x86_64 .aws-sam/build-x86_64 || true
+else
+  host_package .aws-sam/build-x86_64 || true
+fi
 
 # ---------------------------------------------------------------------------
 # 2. the bootstrap under the Lambda Runtime Interface Emulator
 # ---------------------------------------------------------------------------
-step "cargo test --test runtime_api (AWS_LAMBDA_RIE=$AWS_LAMBDA_RIE)"
+step "tests/runtime_api.rs (AWS_LAMBDA_RIE=$AWS_LAMBDA_RIE)"
 t=$SECONDS
-rie_log=$(mktemp)
-if SAM_CLI_PYTHON="$venv/bin/python" cargo test --test runtime_api -- --nocapture 2>&1 | tee "$rie_log"; then
-  if grep -q '^SKIP:' "$rie_log"; then
-    log "ERROR: the runtime API test skipped although AWS_LAMBDA_RIE is set"
-    record "runtime API (RIE) test" "FAIL (skipped)"
-    status=1
-  else
-    record "runtime API (RIE) test" "OK   $(elapsed "$t")"
-  fi
+if SAM_CLI_PYTHON="$venv/bin/python" cargo nextest run --cargo-profile ci --test runtime_api --run-ignored only --no-capture; then
+  record "runtime API (RIE) test" "OK   $(elapsed "$t")"
 else
   record "runtime API (RIE) test" "FAIL ($(elapsed "$t"))"
   status=1
 fi
-rm -f "$rie_log"
 
 # A check that needs Docker: `SKIP:` is a pass only where no engine answers.
 # docker_step NAME LOGFILE COMMAND...
@@ -261,20 +273,19 @@ if [[ ! -x .aws-sam/build-x86_64/ProviderFunction/bootstrap ]]; then
   status=1
 else
   docker_step "sam local invoke" "$step_log" \
-    "$python_bin" scripts/lambda/sam_local_invoke.py --build-dir .aws-sam/build-x86_64 --sam-python "$venv/bin/python"
+    "$scripts_python" scripts/lambda/sam_local_invoke.py --build-dir .aws-sam/build-x86_64 --sam-python "$venv/bin/python"
 fi
 
 # ---------------------------------------------------------------------------
 # 4. CloudFormation and StackSets engines (moto) drive the built function
 # ---------------------------------------------------------------------------
 step "engines: moto's CloudFormation and StackSets deploy the templates and invoke the function in Docker"
-host_bootstrap=${PROVIDER_BOOTSTRAP:-$target_dir/release/bootstrap}
 if [[ ! -x .aws-sam/build-x86_64/ProviderFunction/bootstrap || ! -x $host_bootstrap ]]; then
   record "engines" "FAIL (no x86_64 build or no $host_bootstrap)"
   status=1
 else
   docker_step "engines (CloudFormation, StackSets)" "$step_log" \
-    "$python_bin" tests/engines.py --build-dir .aws-sam/build-x86_64 --sam-python "$venv/bin/python" --bootstrap "$host_bootstrap"
+    "$scripts_python" tests/engines.py --build-dir .aws-sam/build-x86_64 --sam-python "$venv/bin/python" --bootstrap "$host_bootstrap"
 fi
 rm -f "$step_log"
 if docker info >/dev/null 2>&1; then

@@ -5,7 +5,7 @@
 #   bash scripts/bench.sh            # full: 30 cold starts, repeated Creates (a few minutes)
 #   bash scripts/bench.sh --smoke    # every measurement once, quickly (for CI)
 #   bash scripts/bench.sh --strict   # also exit 1 when a target is missed
-#   BENCH_PROFILE=dev bash scripts/bench.sh --smoke   # CI: the harness on the test build
+#   BENCH_PROFILE=ci bash scripts/bench.sh --smoke    # CI: product and harness on the test build
 #
 # Steps: setup (pinned moto, zip, GNU time) → `cargo build --release --bin bootstrap` (the
 # product; snapshotted to target/bench/bootstrap) → `cargo bench --bench perf`. The harness is
@@ -43,25 +43,25 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# The harness starts moto itself (tests/support); point it at the pinned moto of the python3
-# that setup.sh installed it into, through scripts/moto_server.py (as scripts/test.sh does).
+# The harness starts moto itself (tests/support): the pinned moto of setup's venv, through
+# scripts/moto_server.py (as scripts/test.sh does).
 target_dir="${CARGO_TARGET_DIR:-target}"
-mkdir -p "$target_dir/tools" "$target_dir/bench"
-moto_wrapper="$(cd "$target_dir/tools" && pwd)/moto_server"
-printf '#!/bin/sh\nexec %q %q "$@"\n' "$(python3 -c 'import sys; print(sys.executable)')" "$PWD/scripts/moto_server.py" > "$moto_wrapper"
-chmod +x "$moto_wrapper"
-export MOTO_SERVER="$moto_wrapper"
+mkdir -p "$target_dir/bench"
+export MOTO_SERVER
+MOTO_SERVER="$(cd "$target_dir/tools" && pwd)/moto_server"
 
-log "cargo build --release --bin bootstrap"
-cargo build --release --bin bootstrap
+# BENCH_PROFILE=ci (CI's smoke run) builds the product and the harness with the tests' profile,
+# reusing its compiled dependencies: figures then are not the shipped build's, but every answer
+# is still checked. Otherwise the product is the release build, the harness profile `perf`.
+profile="${BENCH_PROFILE:-perf}"
+product_profile="${BENCH_PROFILE:-release}"
+log "cargo build --profile $product_profile --bin bootstrap"
+cargo build --profile "$product_profile" --bin bootstrap
 # A copy, not the hard link cargo maintains: later builds cannot change what is measured.
-cp "$target_dir/release/bootstrap" "$target_dir/bench/bootstrap"
+cp "$target_dir/$product_profile/bootstrap" "$target_dir/bench/bootstrap"
 BENCH_BOOTSTRAP="$(cd "$target_dir/bench" && pwd)/bootstrap"
 export BENCH_BOOTSTRAP
 
-# BENCH_PROFILE=dev (CI's smoke run) builds the harness with the test build's profile, reusing
-# its compiled dependencies: the figures are then unoptimised, but every answer is still checked.
-profile="${BENCH_PROFILE:-perf}"
 log "cargo bench --bench perf --profile $profile $*"
 exec cargo bench --bench perf --profile "$profile" \
   --config 'profile.perf.inherits="release"' \

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """End-to-end demo of the Custom::S3Replication provider against a local AWS emulator.
 
-    python3 scripts/demo.py target/release/bootstrap [--verbose] [--workdir DIR]
+    target/tools/python scripts/demo.py target/release/bootstrap [--verbose] [--workdir DIR]
 
 Starts moto (server mode, 127.0.0.1) and a CloudFormation response receiver,
 creates three accounts' worth of buckets and keys, then drives the provider

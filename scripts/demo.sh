@@ -9,4 +9,5 @@ if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then e
 bash scripts/setup.sh
 cargo build --release --bin bootstrap
 target_dir="${CARGO_TARGET_DIR:-target}"
-exec python3 scripts/demo.py "$target_dir/release/bootstrap" "$@"
+export MOTO_SERVER="$(cd "$target_dir/tools" && pwd)/moto_server"
+exec "$target_dir/tools/python" scripts/demo.py "$target_dir/release/bootstrap" "$@"

@@ -3,8 +3,9 @@
 
 Everything here runs on 127.0.0.1 only: AWS is never contacted.
 
-* ``ensure_moto()``     installs the pinned moto (server mode) if it is missing
-                        or has another version.
+* ``ensure_moto()``     installs the pinned moto (server mode) into the virtual
+                        environment it runs in if it is missing or has another
+                        version (scripts/setup.sh makes that environment).
 * ``MotoServer``        starts ``moto_server`` on a free port, waits until it
                         answers, and kills it on exit.
 * ``Receiver``          a CloudFormation response receiver: records every PUT
@@ -20,9 +21,9 @@ Everything here runs on 127.0.0.1 only: AWS is never contacted.
 
 Command line::
 
-    python3 scripts/emulator.py ensure-moto      # install pinned moto if needed
-    python3 scripts/emulator.py serve [--port N] [--world spec.json]
-    python3 scripts/emulator.py selftest
+    target/tools/python scripts/emulator.py ensure-moto   # install pinned moto (in a venv)
+    target/tools/python scripts/emulator.py serve [--port N] [--world spec.json]
+    target/tools/python scripts/emulator.py selftest
 
 ``serve`` keeps moto and a receiver running and prints the environment to point
 ``bootstrap invoke`` at them; a world spec is
@@ -46,7 +47,6 @@ import signal
 import socket
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import threading
 import time
@@ -106,30 +106,24 @@ def moto_problem() -> str | None:
     return None
 
 
-def _pip_env() -> dict[str, str]:
-    env = dict(os.environ)
-    marker = os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")
-    if os.path.exists(marker) and sys.prefix == sys.base_prefix:
-        # Debian's system python refuses plain `pip install` (PEP 668).
-        env["PIP_BREAK_SYSTEM_PACKAGES"] = "1"
-    env.setdefault("PIP_DISABLE_PIP_VERSION_CHECK", "1")
-    return env
-
-
 def ensure_moto(quiet: bool = False) -> None:
-    """Install the pinned moto (with its server extras) unless it is present."""
+    """Install the pinned moto (with its server extras) unless it is present; only ever into a
+    virtual environment (scripts/setup.sh makes one), never into the machine's or the user's
+    Python."""
     problem = moto_problem()
     if problem is None:
         if not quiet:
             log(f"moto {MOTO_VERSION} is installed")
         return
+    if sys.prefix == sys.base_prefix:
+        raise SystemExit(
+            f"{problem} for {sys.executable}. Run `bash scripts/setup.sh`, which installs "
+            f"{MOTO_REQUIREMENT} into its own virtual environment, and run the scripts with the "
+            "interpreter it prints (target/tools/python)."
+        )
     log(f"{problem}; installing {MOTO_REQUIREMENT}")
-    base = [sys.executable, "-m", "pip", "install", "--quiet", MOTO_REQUIREMENT]
-    env = _pip_env()
-    rc = subprocess.call(base, env=env)
-    if rc != 0 and sys.prefix == sys.base_prefix and os.geteuid() != 0:
-        log("retrying with --user")
-        rc = subprocess.call(base + ["--user"], env=env)
+    env = dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK="1")
+    rc = subprocess.call([sys.executable, "-m", "pip", "install", "--quiet", MOTO_REQUIREMENT], env=env)
     if rc != 0:
         raise SystemExit(f"pip install {MOTO_REQUIREMENT} failed (exit {rc})")
     importlib.invalidate_caches()

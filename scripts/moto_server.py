@@ -52,7 +52,7 @@ _installed = importlib.metadata.version("moto")
 if _installed != MOTO_VERSION:
     sys.exit(
         f"scripts/moto_server.py: written for moto {MOTO_VERSION}, found moto {_installed}: "
-        f"run `python3 scripts/emulator.py ensure-moto` (installs moto=={MOTO_VERSION}), or "
+        f"run `bash scripts/setup.sh` (installs moto=={MOTO_VERSION} into its venv), or "
         "check every patch in this file against the new moto before changing the pin"
     )
 

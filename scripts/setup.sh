@@ -1,9 +1,20 @@
 #!/usr/bin/env bash
 # Idempotent machine setup for building, testing and demoing the provider.
 #
-# Needs: a Rust toolchain (cargo), Python 3.11+ with pip. Installs, only if
-# missing: the pinned moto server (PyPI), rustfmt/clippy (rustup), and, via
-# apt-get, a C compiler (for aws-lc-sys) or pip. Safe to run repeatedly.
+#   bash scripts/setup.sh
+#
+# Needs (README "Prerequisites"): a Rust toolchain (rustup), Python 3.11+. Installs, only if
+# missing: rustfmt/clippy (rustup), a C compiler (apt-get; aws-lc-sys builds C), Python's venv
+# module (apt-get), and the pinned moto (PyPI) into its own virtual environment
+#
+#     $S3RP_TOOLS_DIR/moto     (default ~/.cache/s3-replication-provider-tools/moto)
+#
+# never into the machine's or the user's Python. Then writes, for the other scripts:
+#
+#     <target dir>/tools/python        that venv's interpreter (runs the Python scripts)
+#     <target dir>/tools/moto_server   moto with the project's fixes (scripts/moto_server.py)
+#
+# and prints both. Safe to run repeatedly; fast when everything is there.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # cargo may be installed by rustup without being on PATH (e.g. a non-login CI shell).
@@ -27,7 +38,7 @@ apt_install() {
 }
 
 # --- Rust -------------------------------------------------------------------
-command -v cargo >/dev/null 2>&1 || die "cargo not found: install the Rust toolchain (rustup) first"
+command -v cargo >/dev/null 2>&1 || die "cargo not found: install the Rust toolchain first (README \"Prerequisites\": curl https://sh.rustup.rs -sSf | sh)"
 for component in rustfmt clippy; do
   sub=$([ "$component" = rustfmt ] && echo fmt || echo clippy)
   if ! cargo "$sub" --version >/dev/null 2>&1; then
@@ -39,10 +50,29 @@ done
 # aws-lc-sys (rustls' crypto provider) compiles C.
 command -v cc >/dev/null 2>&1 || apt_install build-essential
 
-# --- Python + moto -------------------------------------------------------------
+# --- Python: the pinned moto in its own virtual environment -------------------
 PYTHON="${PYTHON:-python3}"
-command -v "$PYTHON" >/dev/null 2>&1 || apt_install python3 python3-pip
-"$PYTHON" -m pip --version >/dev/null 2>&1 || apt_install python3-pip
-"$PYTHON" scripts/emulator.py ensure-moto
+command -v "$PYTHON" >/dev/null 2>&1 || apt_install python3
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' ||
+  die "Python 3.11 or newer is needed ($("$PYTHON" --version 2>&1)); set PYTHON to one"
+tools_dir=${S3RP_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/s3-replication-provider-tools}
+venv="$tools_dir/moto"
+if [ ! -x "$venv/bin/python" ]; then
+  "$PYTHON" -m venv --help >/dev/null 2>&1 && "$PYTHON" -c 'import ensurepip' 2>/dev/null ||
+    apt_install python3-venv
+  log "creating $venv"
+  mkdir -p "$tools_dir"
+  "$PYTHON" -m venv "$venv"
+fi
+# scripts/emulator.py installs the pin (moto with its server extras) into the venv it runs in.
+PIP_DISABLE_PIP_VERSION_CHECK=1 "$venv/bin/python" scripts/emulator.py ensure-moto
 
-log "ok: $(cargo --version), $("$PYTHON" --version 2>&1), moto $("$PYTHON" -c 'import importlib.metadata as m; print(m.version("moto"))')"
+target_dir="${CARGO_TARGET_DIR:-target}"
+mkdir -p "$target_dir/tools"
+tools="$(cd "$target_dir/tools" && pwd)"
+ln -sf "$venv/bin/python" "$tools/python"
+printf '#!/bin/sh\nexec %q %q "$@"\n' "$venv/bin/python" "$PWD/scripts/moto_server.py" >"$tools/moto_server"
+chmod +x "$tools/moto_server"
+
+log "ok: $(cargo --version), $("$venv/bin/python" --version 2>&1) in $venv, moto $("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("moto"))')"
+log "python for the scripts: $tools/python; moto: $tools/moto_server"

@@ -94,6 +94,14 @@ pub struct Provider {
 }
 
 impl Provider {
+    /// The provider of the function: the SDK's standard configuration and [`Settings::from_env`].
+    pub async fn from_env() -> Self {
+        let base = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        Self::new(base, Settings::from_env())
+    }
+
     pub fn new(base: aws_config::SdkConfig, settings: Settings) -> Self {
         Self {
             base,

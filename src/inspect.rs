@@ -15,6 +15,16 @@ use crate::spec::{AccountId, Region, RoleArn, DEFAULT_DESTINATION_ROLE_NAME};
 pub enum InspectError {
     #[error(transparent)]
     Aws(#[from] AwsError),
+    #[error("bucket {bucket} does not exist, or is not visible to these credentials (account {account}); check the name, and the account the credentials act in")]
+    NoBucket { bucket: String, account: String },
+    #[error(
+        "bucket {bucket} is in region {actual}, not {given}: run again with --region {actual}"
+    )]
+    WrongRegion {
+        bucket: String,
+        actual: String,
+        given: String,
+    },
     #[error("bucket {bucket} in account {account} ({region}) has no replication configuration: nothing to diagnose")]
     NoReplication {
         bucket: String,
@@ -107,6 +117,23 @@ const DESTINATIONS_AT_ONCE: usize = 16;
 pub async fn snapshot(conn: &Connector, t: &Target) -> Result<Snapshot, InspectError> {
     let src = conn.source(t.source_role.as_ref(), &t.region).await?;
     let bucket = t.bucket.as_str();
+    // Where the bucket is comes first: every other answer depends on asking the right region.
+    match src.bucket_region(bucket).await? {
+        None => {
+            return Err(InspectError::NoBucket {
+                bucket: bucket.to_owned(),
+                account: src.id.to_string(),
+            })
+        }
+        Some(actual) if actual != t.region.as_str() => {
+            return Err(InspectError::WrongRegion {
+                bucket: bucket.to_owned(),
+                actual,
+                given: t.region.to_string(),
+            })
+        }
+        Some(_) => {}
+    }
     let Some(live) = src.replication(bucket).await? else {
         return Err(InspectError::NoReplication {
             bucket: bucket.to_owned(),

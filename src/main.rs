@@ -1,12 +1,12 @@
-//! `bootstrap`: the Lambda function (no arguments), or `bootstrap invoke <event.json|->` to run
-//! one request outside Lambda against whatever endpoint the standard AWS environment names.
+//! `bootstrap`: the Lambda function (no arguments, under a Lambda Runtime API), or one of the
+//! commands of [`s3_replication_provider::cli`] (`bootstrap --help`).
 
-use std::io::Read;
 use std::process::ExitCode;
 
+use clap::{CommandFactory, Parser};
 use lambda_runtime::{service_fn, LambdaEvent};
-use s3_replication_provider::cli;
-use s3_replication_provider::handler::{Provider, Settings};
+use s3_replication_provider::cli::{self, Cli, USAGE_ERROR};
+use s3_replication_provider::handler::Provider;
 use serde_json::Value;
 
 fn init_tracing() {
@@ -26,45 +26,37 @@ fn init_tracing() {
     }
 }
 
-async fn provider() -> Provider {
-    let base = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
-    Provider::new(base, Settings::from_env())
-}
-
-fn read_event(path: &str) -> Result<Value, String> {
-    let mut text = String::new();
-    if path == "-" {
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(|e| format!("reading stdin: {e}"))?;
-    } else {
-        text = std::fs::read_to_string(path).map_err(|e| format!("reading {path}: {e}"))?;
-    }
-    serde_json::from_str(&text).map_err(|e| format!("{path} is not JSON: {e}"))
-}
-
-async fn invoke(path: &str) -> ExitCode {
-    let event = match read_event(path) {
-        Ok(e) => e,
+/// Serves the Lambda Runtime API until the runtime stops it.
+async fn lambda() -> ExitCode {
+    let provider = Provider::from_env().await;
+    let provider = &provider;
+    let handler = service_fn(move |event: LambdaEvent<Value>| async move {
+        let deadline = event.context.deadline();
+        let outcome = provider.handle(event.payload, Some(deadline)).await;
+        let status = outcome.response.map(|r| r.status);
+        Ok::<_, lambda_runtime::Error>(
+            serde_json::json!({ "Status": status, "Delivered": outcome.delivered }),
+        )
+    });
+    match lambda_runtime::run(handler).await {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
+            tracing::error!(error = %e, "runtime loop ended");
+            ExitCode::FAILURE
         }
-    };
-    let outcome = provider().await.handle(event, None).await;
-    if let Some(r) = &outcome.response {
-        println!("{}", r.body());
-    }
-    if outcome.delivered {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
     }
 }
 
 fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if cli.command.is_none() && std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
+        // Not under Lambda: there is no Runtime API to serve.
+        eprintln!(
+            "bootstrap: no command, and not running under Lambda (AWS_LAMBDA_RUNTIME_API is not set)\n\n{}",
+            Cli::command().render_help()
+        );
+        return ExitCode::from(USAGE_ERROR);
+    }
     init_tracing();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -76,40 +68,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let args: Vec<String> = std::env::args().collect();
     runtime.block_on(async {
-        match args.get(1).map(String::as_str) {
-            Some("invoke") => invoke(args.get(2).map_or("-", String::as_str)).await,
-            Some("plan") if args.iter().any(|a| a == "--diff") => cli::plan_diff(&args[2..]).await,
-            Some("plan") => cli::plan(&args[2..]),
-            Some("doctor") => cli::doctor(&args[2..]).await,
-            Some("help" | "--help" | "-h") => {
-                println!("{}", cli::USAGE);
-                ExitCode::SUCCESS
-            }
-            Some(other) => {
-                eprintln!("unknown command {other:?}\n{}", cli::USAGE);
-                ExitCode::from(2)
-            }
-            None => {
-                let provider = provider().await;
-                let provider = &provider;
-                let handler = service_fn(move |event: LambdaEvent<Value>| async move {
-                    let deadline = event.context.deadline();
-                    let outcome = provider.handle(event.payload, Some(deadline)).await;
-                    let status = outcome.response.map(|r| r.status);
-                    Ok::<_, lambda_runtime::Error>(
-                        serde_json::json!({ "Status": status, "Delivered": outcome.delivered }),
-                    )
-                });
-                match lambda_runtime::run(handler).await {
-                    Ok(()) => ExitCode::SUCCESS,
-                    Err(e) => {
-                        tracing::error!(error = %e, "runtime loop ended");
-                        ExitCode::FAILURE
-                    }
-                }
-            }
+        match cli.command {
+            Some(command) => cli::run(command).await,
+            None => lambda().await,
         }
     })
 }

@@ -19,7 +19,7 @@ const NO_VALUE: &str = "\u{0}AWS::NoValue";
 pub enum TemplateError {
     #[error("not a template: {0}")]
     Unreadable(String),
-    #[error("parameter {0} has no default; give it a value")]
+    #[error("parameter {0} has no default: give it a value (with `plan`: --parameter {0}=VALUE)")]
     MissingParameter(String),
     #[error("{at}: {function} cannot be resolved offline ({why})")]
     Unresolvable {
@@ -119,7 +119,8 @@ impl Template {
             .unwrap_or_else(|| EMPTY.get_or_init(Map::new))
     }
 
-    /// Resolves every resource, condition and rule for `ctx`.
+    /// Resolves every resource, condition and rule for `ctx`; a parameter without a value is an
+    /// error where something refers to it.
     pub fn deploy(&self, ctx: &Context) -> Result<Deployed, TemplateError> {
         let mut r = Resolver {
             template: self,
@@ -181,7 +182,8 @@ impl Template {
                 (Some(v), _) => v.clone(),
                 (None, Some(Value::String(d))) => d.clone(),
                 (None, Some(d)) => d.to_string(),
-                (None, None) => return Err(TemplateError::MissingParameter(name.clone())),
+                // Needed only if something refers to it (see `Resolver::reference`).
+                (None, None) => continue,
             };
             let is_list = p["Type"]
                 .as_str()
@@ -468,6 +470,11 @@ impl Resolver<'_> {
                 "amazonaws.com"
             }),
             "AWS::NoValue" => json!(NO_VALUE),
+            other if self.template.section("Parameters").contains_key(other) => self
+                .params
+                .get(other)
+                .cloned()
+                .ok_or_else(|| TemplateError::MissingParameter(other.to_owned()))?,
             other => match self.params.get(other) {
                 Some(v) => v.clone(),
                 None => ctx.refs.get(other).cloned().ok_or_else(|| {

@@ -137,4 +137,384 @@ async fn doctor_reads_live_state_and_finds_the_chain_healthy() {
     .unwrap();
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("0 fail"), "{out}");
+    // A healthy run states facts (no Object Lock, no organization); it warns of nothing.
+    assert!(!err.contains("WARN"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// the first hour: what a newcomer meets
+// ---------------------------------------------------------------------------------------------
+
+/// Outside Lambda, no command: the usage and exit 2, not a panic with a backtrace.
+#[test]
+fn no_command_outside_lambda_prints_the_usage() {
+    let out = Command::new(bootstrap_path())
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .env_remove("AWS_LAMBDA_FUNCTION_NAME")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("Usage:") && err.contains("plan") && err.contains("doctor"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "{err}"
+    );
+}
+
+#[test]
+fn every_command_has_help() {
+    for args in [
+        vec!["--help"],
+        vec!["help"],
+        vec!["plan", "--help"],
+        vec!["doctor", "--help"],
+        vec!["invoke", "--help"],
+        vec!["--version"],
+    ] {
+        let (code, out, err) = run(&args, &[]);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        assert!(!out.is_empty(), "{args:?} printed nothing");
+    }
+    let (_, out, _) = run(&["plan", "--help"], &[]);
+    for flag in [
+        "--properties",
+        "--resource",
+        "--parameter",
+        "--source-account",
+        "--region",
+        "--diff",
+    ] {
+        assert!(out.contains(flag), "plan --help lacks {flag}: {out}");
+    }
+}
+
+#[test]
+fn a_misspelt_flag_fails_with_a_suggestion() {
+    for (args, near) in [
+        (
+            vec!["plan", "--properties", "p.yaml", "--regoin", "eu-west-1"],
+            "--region",
+        ),
+        (vec!["doctor", "--sourec-bucket", "b"], "--source-bucket"),
+        (vec!["plna"], "plan"),
+    ] {
+        let (code, out, err) = run(&args, &[]);
+        assert_eq!(code, 2, "{args:?}: {out}{err}");
+        assert!(err.contains(near), "{args:?}: {err}");
+    }
+}
+
+/// `plan` invents no fact silently: the placeholder account and the assumed region are said.
+#[test]
+fn plan_announces_what_it_assumes() {
+    let dir = std::env::temp_dir().join(unique("assume"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("p.yaml");
+    std::fs::write(&file, "SourceBucket: data\nDestinations:\n  - {Bucket: backup, AccountId: \"222222222222\", Region: us-west-2}\n").unwrap();
+    let env = vec![("AWS_DEFAULT_REGION".to_owned(), String::new())];
+    let (code, out, err) = run(&["plan", "--properties", file.to_str().unwrap()], &env);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("--source-account") && err.contains("111111111111"),
+        "{err}"
+    );
+    assert!(
+        err.contains("--region") && err.contains("us-east-1"),
+        "{err}"
+    );
+    let plan: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        plan["PhysicalResourceId"],
+        "s3-replication:111111111111:us-east-1:data"
+    );
+    let (code, _, err) = run(
+        &[
+            "plan",
+            "--properties",
+            file.to_str().unwrap(),
+            "--source-account",
+            "444455556666",
+            "--region",
+            "eu-west-1",
+        ],
+        &env,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        !err.contains("placeholder") && !err.contains("planning for"),
+        "nothing assumed, nothing announced: {err}"
+    );
+}
+
+/// The replication configuration exactly as `PutBucketReplication` receives it (S3's JSON, as
+/// `aws s3api get-bucket-replication` prints it).
+#[test]
+fn plan_prints_the_replication_configuration_in_s3s_shape() {
+    let dir = std::env::temp_dir().join(unique("s3shape"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("p.yaml");
+    std::fs::write(&file, "SourceBucket: data\nSourceKmsKeyArn: Create\nDestinations:\n  - {Bucket: backup, AccountId: \"222222222222\", Region: us-west-2, KmsKeyArn: Create, Prefix: logs/, ReplicationTimeControl: \"true\", DeleteMarkerReplication: \"true\"}\n  - {Bucket: other, AccountId: \"222222222222\", Region: us-west-2, KmsKeyArn: Create, Tags: {team: a}}\n").unwrap();
+    let (code, out, err) = run(
+        &[
+            "plan",
+            "--properties",
+            file.to_str().unwrap(),
+            "--source-account",
+            "111111111111",
+            "--region",
+            "eu-west-1",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    let plan: Value = serde_json::from_str(&out).unwrap();
+    let c = &plan["ReplicationConfiguration"];
+    assert_eq!(
+        c["Role"],
+        "arn:aws:iam::111111111111:role/s3-replication/s3-replication-data"
+    );
+    let r = &c["Rules"][0];
+    assert_eq!(r["Status"], "Enabled");
+    assert_eq!(r["Filter"], json!({"Prefix": "logs/"}));
+    assert_eq!(r["DeleteMarkerReplication"], json!({"Status": "Enabled"}));
+    assert_eq!(
+        r["SourceSelectionCriteria"],
+        json!({"SseKmsEncryptedObjects": {"Status": "Enabled"}})
+    );
+    let d = &r["Destination"];
+    assert_eq!(d["Bucket"], "arn:aws:s3:::backup");
+    assert_eq!(d["Account"], "222222222222");
+    assert_eq!(
+        d["AccessControlTranslation"],
+        json!({"Owner": "Destination"})
+    );
+    assert_eq!(
+        d["ReplicationTime"],
+        json!({"Status": "Enabled", "Time": {"Minutes": 15}})
+    );
+    assert_eq!(
+        d["Metrics"],
+        json!({"Status": "Enabled", "EventThreshold": {"Minutes": 15}})
+    );
+    assert!(d["EncryptionConfiguration"]["ReplicaKmsKeyID"]
+        .as_str()
+        .unwrap()
+        .starts_with("arn:aws:kms:us-west-2:222222222222:key/"));
+    assert_eq!(
+        c["Rules"][1]["Filter"],
+        json!({"Tag": {"Key": "team", "Value": "a"}})
+    );
+    assert_eq!(
+        c["Rules"][1]["DeleteMarkerReplication"],
+        json!({"Status": "Disabled"})
+    );
+}
+
+/// Every example template of the repository, and the README's snippet, plans as written
+/// (parameters filled where the template has no default; CloudFormation's own properties, such
+/// as an imported ServiceToken, are not needed).
+#[test]
+fn every_example_and_the_readme_snippet_plan_as_written() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let key = |region: &str, account: &str| {
+        format!("arn:aws:kms:{region}:{account}:key/11111111-2222-3333-4444-555555555555")
+    };
+    let cases: Vec<(std::path::PathBuf, Vec<String>)> = vec![
+        (
+            root.join("cloudformation/examples/single-destination.yaml"),
+            vec![
+                "SourceBucketName=app-data".into(),
+                format!("SourceKmsKeyArn={}", key("eu-west-1", "111111111111")),
+                "DestinationBucketName=app-data-dr".into(),
+                "DestinationAccountId=222222222222".into(),
+                "DestinationRegion=us-west-2".into(),
+                format!("DestinationKmsKeyArn={}", key("us-west-2", "222222222222")),
+            ],
+        ),
+        (
+            root.join("cloudformation/examples/two-destinations-created-keys.yaml"),
+            vec![
+                "SourceBucketName=app-data".into(),
+                "DrBucketName=app-dr".into(),
+                "DrAccountId=222222222222".into(),
+                "AnalyticsBucketName=app-analytics".into(),
+                "AnalyticsAccountId=333333333333".into(),
+            ],
+        ),
+        (
+            root.join("cloudformation/examples/organization/source-account-stackset.yaml"),
+            vec![
+                "BackupBucketName=org-backup".into(),
+                "BackupAccountId=222222222222".into(),
+                "BackupRegion=eu-central-1".into(),
+                format!("BackupKmsKeyArn={}", key("eu-central-1", "222222222222")),
+            ],
+        ),
+    ];
+    for (file, params) in cases {
+        let mut args: Vec<String> = vec![
+            "plan".into(),
+            "--properties".into(),
+            file.display().to_string(),
+            "--source-account".into(),
+            "111111111111".into(),
+            "--region".into(),
+            "eu-west-1".into(),
+        ];
+        for p in &params {
+            args.push("--parameter".into());
+            args.push(p.clone());
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, out, err) = run(&args, &[]);
+        assert_eq!(code, 0, "{}: {err}", file.display());
+        let plan: Value = serde_json::from_str(&out).unwrap();
+        assert!(
+            plan["ReplicationConfiguration"]["Rules"]
+                .as_array()
+                .is_some_and(|r| !r.is_empty()),
+            "{}",
+            file.display()
+        );
+    }
+    // The README's snippet, keyed by its logical id.
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let snippet = readme
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|s| s.split("```").next())
+        .expect("README has a yaml snippet");
+    assert!(snippet.contains("Custom::S3Replication"), "{snippet}");
+    let dir = std::env::temp_dir().join(unique("readme"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("snippet.yaml");
+    std::fs::write(&file, snippet).unwrap();
+    let (code, out, err) = run(
+        &[
+            "plan",
+            "--properties",
+            file.to_str().unwrap(),
+            "--source-account",
+            "111111111111",
+            "--region",
+            "eu-west-1",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "README snippet: {err}");
+    assert!(out.contains("my-data-backup"), "{out}");
+    // An intrinsic the plan needs and cannot resolve offline is named.
+    std::fs::write(
+        &file,
+        snippet.replace(
+            "SourceBucket: my-data",
+            "SourceBucket: !ImportValue shared-bucket",
+        ),
+    )
+    .unwrap();
+    let (code, _, err) = run(
+        &[
+            "plan",
+            "--properties",
+            file.to_str().unwrap(),
+            "--source-account",
+            "111111111111",
+            "--region",
+            "eu-west-1",
+        ],
+        &[],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("Fn::ImportValue") && err.contains("SourceBucket"),
+        "{err}"
+    );
+}
+
+/// README's shell blocks marked `# offline` run as written (with `bootstrap` on PATH).
+#[test]
+fn the_readmes_offline_commands_run_as_written() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let blocks: Vec<&str> = readme
+        .split("```bash\n")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .filter(|b| b.starts_with("# offline"))
+        .collect();
+    assert!(!blocks.is_empty(), "README marks no block `# offline`");
+    let bin = bootstrap_path();
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for block in blocks {
+        let out = Command::new("bash")
+            .args(["-euo", "pipefail", "-c", block])
+            .current_dir(root)
+            .env("PATH", &path)
+            .env_remove("AWS_REGION")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "README block failed:\n{block}\n--- stdout\n{}\n--- stderr\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[tokio::test]
+async fn doctor_says_when_the_bucket_is_missing_or_in_another_region() {
+    let h = Harness::start().await;
+    let src = unique("src");
+    h.emu
+        .create_bucket(DEFAULT_ACCOUNT, "us-west-2", &src, true)
+        .await;
+    let env: Vec<(String, String)> = h.emu.provider_env(HOME_REGION);
+    let missing = unique("nobucket");
+    let (code, out, err) = {
+        let env = env.clone();
+        tokio::task::spawn_blocking(move || {
+            run(
+                &[
+                    "doctor",
+                    "--source-bucket",
+                    &missing,
+                    "--region",
+                    HOME_REGION,
+                ],
+                &env,
+            )
+        })
+        .await
+        .unwrap()
+    };
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("does not exist") && !err.contains("no replication configuration"),
+        "{err}"
+    );
+    let (code, out, err) = {
+        let src = src.clone();
+        tokio::task::spawn_blocking(move || {
+            run(
+                &["doctor", "--source-bucket", &src, "--region", HOME_REGION],
+                &env,
+            )
+        })
+        .await
+        .unwrap()
+    };
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("us-west-2") && err.contains("--region us-west-2"),
+        "{err}"
+    );
 }

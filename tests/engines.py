@@ -3,7 +3,7 @@
 and invokes the built function in Docker; moto's StackSets roll the destination role out to the
 accounts of an organization.
 
-    python3 tests/engines.py --build-dir .aws-sam/build-x86_64 \
+    target/tools/python tests/engines.py --build-dir .aws-sam/build-x86_64 \
         --sam-python ~/.cache/s3-replication-provider-tools/sam/bin/python \
         --bootstrap target/release/bootstrap
 

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Create -> Update -> Delete through `sam local invoke`, in Docker, against moto.
 
-    python3 scripts/lambda/sam_local_invoke.py --build-dir .aws-sam/build-x86_64 \
+    target/tools/python scripts/lambda/sam_local_invoke.py --build-dir .aws-sam/build-x86_64 \
         --sam-python ~/.cache/s3-replication-provider-tools/sam/bin/python
 
-Runs with the python3 that has the pinned moto (scripts/setup.sh installs it); SAM CLI
+Runs with the Python of the venv scripts/setup.sh makes (it has the pinned moto); SAM CLI
 runs with ``--sam-python`` (its own venv). What it does:
 
 1. Checks that a Docker engine answers; if none does, prints a line starting ``SKIP:``

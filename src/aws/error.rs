@@ -173,7 +173,8 @@ where
 }
 
 fn kind_of_code(code: &str) -> ErrorKind {
-    const NOT_FOUND: [&str; 11] = [
+    // Also the answers that say "none configured": facts, not failures (no WARN line).
+    const NOT_FOUND: [&str; 13] = [
         "NoSuchBucket",
         "NoSuchBucketPolicy",
         "ReplicationConfigurationNotFoundError",
@@ -184,6 +185,8 @@ fn kind_of_code(code: &str) -> ErrorKind {
         "OwnershipControlsNotFoundError",
         "NoSuchKey",
         "NoSuchVersion",
+        "ObjectLockConfigurationNotFoundError",
+        "AWSOrganizationsNotInUseException",
         // HeadObject: a 404 has no body, so no more precise code.
         "NotFound",
     ];

@@ -78,6 +78,22 @@ fn updated_if(differs: bool) -> Action {
     }
 }
 
+/// Versioning of an existing bucket: unchanged when enabled, else an update showing the status
+/// it has (`Suspended`, or `Disabled`: never enabled) and the one it gets.
+async fn versioning_change(
+    acct: &Account,
+    bucket: &str,
+    arn: &str,
+    enabled: bool,
+) -> Result<Change, ReconcileError> {
+    let mut c = change(acct, "versioning", arn, updated_if(!enabled));
+    if !enabled {
+        c.current = Some(json!({"Status": acct.versioning_status(bucket).await?}));
+        c.desired = Some(json!({"Status": "Enabled"}));
+    }
+    Ok(c)
+}
+
 /// Reads everything Create/Update would touch and reports the difference. Read-only.
 pub async fn preview(conn: &Connector, spec: &Spec) -> Result<Preview, ReconcileError> {
     let (src, mut resolved) = resolve_source(conn, spec).await?;
@@ -87,12 +103,9 @@ pub async fn preview(conn: &Connector, spec: &Spec) -> Result<Preview, Reconcile
     let mut changes = Vec::new();
 
     let src_arn = bucket_arn(&src, source_bucket.as_str());
-    changes.push(change(
-        &src,
-        "versioning",
-        &src_arn,
-        updated_if(!src_facts.versioned),
-    ));
+    changes.push(
+        versioning_change(&src, source_bucket.as_str(), &src_arn, src_facts.versioned).await?,
+    );
     resolved.source_key = src_facts.key.clone();
     if spec.source.kms_key == SourceKey::Create {
         let known = src_facts.key.clone();
@@ -120,7 +133,14 @@ pub async fn preview(conn: &Connector, spec: &Spec) -> Result<Preview, Reconcile
             &src_arn,
             updated_if(!encryption),
         );
-        c.desired = Some(json!({"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}));
+        if !encryption {
+            let current = src.default_encryption(source_bucket.as_str()).await?;
+            c.current = Some(current.map_or(
+                json!({"SSEAlgorithm": "none"}),
+                |e| json!({"SSEAlgorithm": e.algorithm, "KMSMasterKeyID": e.kms_key}),
+            ));
+            c.desired = Some(json!({"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}));
+        }
         changes.push(c);
         resolved.source_key = Some(key);
     }
@@ -134,7 +154,13 @@ pub async fn preview(conn: &Connector, spec: &Spec) -> Result<Preview, Reconcile
             &arn,
             created_if(!f.exists),
         ));
-        changes.push(change(acct, "versioning", &arn, updated_if(!f.versioned)));
+        if f.exists {
+            changes.push(versioning_change(acct, d.bucket.as_str(), &arn, f.versioned).await?);
+        } else {
+            let mut c = change(acct, "versioning", &arn, Action::Create);
+            c.desired = Some(json!({"Status": "Enabled"}));
+            changes.push(c);
+        }
         let key = match (&d.kms_key, &f.key) {
             (DestinationKey::Create, None) => {
                 let k = key_placeholder(&acct.id, &acct.region);

@@ -4,8 +4,8 @@
 //!
 //! Use from a test file with `mod support;`. Everything runs on 127.0.0.1.
 //!
-//! * [`Emulator::start`] spawns moto (from `$MOTO_SERVER`, else
-//!   `python3 scripts/moto_server.py`) on a free port and kills it on drop. `scripts/setup.sh` installs the pinned moto.
+//! * [`Emulator::start`] spawns moto (from `$MOTO_SERVER`, else `scripts/moto_server.py` with
+//!   the Python of the venv `scripts/setup.sh` makes) on a free port and kills it on drop.
 //! * [`Receiver::start`] is a tiny HTTP/1.1 server that records every request
 //!   made to its pre-signed-looking URLs and answers 200 (or a scripted status).
 //! * [`cfn_event`] builds a CloudFormation custom-resource request event.
@@ -235,12 +235,26 @@ pub fn moto_command() -> (PathBuf, Vec<String>) {
     if let Some(explicit) = std::env::var_os("MOTO_SERVER").filter(|v| !v.is_empty()) {
         return (PathBuf::from(explicit), Vec::new());
     }
-    // moto with fixes for two of its bugs that the Rust SDK trips over.
+    // moto (with the project's fixes) in the venv `scripts/setup.sh` makes.
     let wrapper = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/moto_server.py");
-    (
-        PathBuf::from("python3"),
-        vec![wrapper.display().to_string()],
-    )
+    let tools = std::env::var_os("S3RP_TOOLS_DIR")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("XDG_CACHE_HOME")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))
+                .map(|c| c.join("s3-replication-provider-tools"))
+        })
+        .unwrap_or_default();
+    let python = tools.join("moto/bin/python");
+    assert!(
+        python.is_file(),
+        "no moto: run `bash scripts/setup.sh` (it installs the pinned moto into {}), or set MOTO_SERVER",
+        python.display()
+    );
+    (python, vec![wrapper.display().to_string()])
 }
 
 /// A moto server on 127.0.0.1, killed when dropped.
