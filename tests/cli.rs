@@ -8,6 +8,15 @@ use serde_json::{json, Value};
 use support::harness::{Harness, HOME_REGION};
 use support::{bootstrap_path, unique, DEFAULT_ACCOUNT};
 
+/// A fresh file `name` holding `content`, in a directory of its own.
+fn temp_file(name: &str, content: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(unique("cli"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(name);
+    std::fs::write(&file, content).unwrap();
+    file
+}
+
 fn run(args: &[&str], env: &[(String, String)]) -> (i32, String, String) {
     let out = Command::new(bootstrap_path())
         .args(args)
@@ -211,10 +220,7 @@ fn a_misspelt_flag_fails_with_a_suggestion() {
 /// `plan` invents no fact silently: the placeholder account and the assumed region are said.
 #[test]
 fn plan_announces_what_it_assumes() {
-    let dir = std::env::temp_dir().join(unique("assume"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("p.yaml");
-    std::fs::write(&file, "SourceBucket: data\nDestinations:\n  - {Bucket: backup, AccountId: \"222222222222\", Region: us-west-2}\n").unwrap();
+    let file = temp_file("p.yaml", "SourceBucket: data\nDestinations:\n  - {Bucket: backup, AccountId: \"222222222222\", Region: us-west-2}\n");
     let env = vec![("AWS_DEFAULT_REGION".to_owned(), String::new())];
     let (code, out, err) = run(&["plan", "--properties", file.to_str().unwrap()], &env);
     assert_eq!(code, 0, "{err}");
@@ -254,10 +260,7 @@ fn plan_announces_what_it_assumes() {
 /// `aws s3api get-bucket-replication` prints it).
 #[test]
 fn plan_prints_the_replication_configuration_in_s3s_shape() {
-    let dir = std::env::temp_dir().join(unique("s3shape"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("p.yaml");
-    std::fs::write(&file, "SourceBucket: data\nSourceKmsKeyArn: Create\nDestinations:\n  - {Bucket: backup, AccountId: \"222222222222\", Region: us-west-2, KmsKeyArn: Create, Prefix: logs/, ReplicationTimeControl: \"true\", DeleteMarkerReplication: \"true\"}\n  - {Bucket: other, AccountId: \"222222222222\", Region: us-west-2, KmsKeyArn: Create, Tags: {team: a}}\n").unwrap();
+    let file = temp_file("p.yaml", "SourceBucket: data\nSourceKmsKeyArn: Create\nDestinations:\n  - {Bucket: backup, AccountId: \"222222222222\", Region: us-west-2, KmsKeyArn: Create, Prefix: logs/, ReplicationTimeControl: \"true\", DeleteMarkerReplication: \"true\"}\n  - {Bucket: other, AccountId: \"222222222222\", Region: us-west-2, KmsKeyArn: Create, Tags: {team: a}}\n");
     let (code, out, err) = run(
         &[
             "plan",
@@ -389,10 +392,7 @@ fn every_example_and_the_readme_snippet_plan_as_written() {
         .and_then(|s| s.split("```").next())
         .expect("README has a yaml snippet");
     assert!(snippet.contains("Custom::S3Replication"), "{snippet}");
-    let dir = std::env::temp_dir().join(unique("readme"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("snippet.yaml");
-    std::fs::write(&file, snippet).unwrap();
+    let file = temp_file("snippet.yaml", snippet);
     let (code, out, err) = run(
         &[
             "plan",

@@ -51,19 +51,7 @@ fn candidate_pythons() -> Vec<PathBuf> {
     if let Some(p) = std::env::var_os("SAM_CLI_PYTHON").filter(|v| !v.is_empty()) {
         out.push(PathBuf::from(p));
     }
-    let tools = std::env::var_os("S3RP_TOOLS_DIR")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("XDG_CACHE_HOME")
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-                .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))
-                .map(|c| c.join("s3-replication-provider-tools"))
-        });
-    if let Some(t) = tools {
-        out.push(t.join("sam/bin/python"));
-    }
+    out.push(support::tools_dir().join("sam/bin/python"));
     out.push(PathBuf::from("python3"));
     out
 }

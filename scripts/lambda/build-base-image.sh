@@ -53,7 +53,9 @@ if [[ "$arch" != "$host_arch" ]]; then
 fi
 readonly image="s3-replication-provider/lambda-base:al2023-$arch"
 readonly rapid_image="s3-replication-provider/lambda-base:rapid-$arch"
-readonly label=org.s3-replication-provider.rootfs-digest
+# shellcheck source=scripts/lambda/image.sh
+source "$(dirname "${BASH_SOURCE[0]}")/image.sh"
+readonly label=$IMAGE_DIGEST_LABEL
 
 log() { printf '[base-image] %s\n' "$*" >&2; }
 
@@ -133,20 +135,8 @@ LABEL $label=$digest \\
       org.s3-replication-provider.note="local stand-in for $image, built by scripts/lambda/build-base-image.sh"
 EOF
 
-current=$(docker image inspect --format "{{ index .Config.Labels \"$label\" }}" "$image" 2>/dev/null || true)
-if [[ "$current" == "$digest" ]]; then
-  log "$image is current (rootfs $digest)"
-else
-  previous=$(docker image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
-  log "building $image (rootfs $digest) from scratch"
-  DOCKER_BUILDKIT=0 docker build --quiet --tag "$image" "$stage" >/dev/null 2>"$stage/build.err" || {
-    cat "$stage/build.err" >&2
-    exit 1
-  }
-  # The image the tag named before is now untagged: remove it rather than leave it dangling.
-  [[ -z $previous ]] || docker image rm "$previous" >/dev/null 2>&1 || true
-fi
-rapid_label=$(docker image inspect --format "{{ index .Config.Labels \"$label\" }}" "$rapid_image" 2>/dev/null || true)
+build_if_changed "$image" "$digest" "$stage" "from scratch" || exit 1
+rapid_label=$(image_digest "$rapid_image")
 if [[ -n "$rapid_label" && "$rapid_label" != "$digest" ]]; then
   log "removing stale $rapid_image (built from rootfs $rapid_label)"
   docker image rm --force "$rapid_image" >/dev/null

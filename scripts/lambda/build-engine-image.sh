@@ -29,7 +29,9 @@ rie=${1:?usage: build-engine-image.sh <aws-lambda-rie> [x86_64|arm64]}
 arch=${2:-x86_64}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 readonly image="s3-replication-provider/moto-lambda:al2023-$arch"
-readonly label=org.s3-replication-provider.rootfs-digest
+# shellcheck source=scripts/lambda/image.sh
+source "$here/image.sh"
+readonly label=$IMAGE_DIGEST_LABEL
 
 log() { printf '[engine-image] %s\n' "$*" >&2; }
 [[ -x $rie ]] || { log "ERROR: $rie is not an executable Runtime Interface Emulator"; exit 1; }
@@ -95,17 +97,5 @@ ENTRYPOINT ["/var/rapid/moto-entrypoint"]
 LABEL $label=$digest \\
       org.s3-replication-provider.note="the provider under moto's Lambda, built by scripts/lambda/build-engine-image.sh"
 EOF
-current=$(docker image inspect --format "{{ index .Config.Labels \"$label\" }}" "$image" 2>/dev/null || true)
-if [[ "$current" == "$digest" ]]; then
-  log "$image is current ($digest)"
-else
-  previous=$(docker image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
-  log "building $image ($digest) from $base"
-  DOCKER_BUILDKIT=0 docker build --quiet --tag "$image" "$stage" >/dev/null 2>"$stage/build.err" || {
-    cat "$stage/build.err" >&2
-    exit 1
-  }
-  # The image the tag named before is now untagged: remove it rather than leave it dangling.
-  [[ -z $previous ]] || docker image rm "$previous" >/dev/null 2>&1 || true
-fi
+build_if_changed "$image" "$digest" "$stage" "from $base" || exit 1
 echo "$image"

@@ -46,15 +46,19 @@ fn spec_of(args: &PlanArgs, account: &AccountId, region: &str) -> Result<spec::S
     spec::parse(&props).map_err(|e| e.to_string())
 }
 
+/// What both `plan` and `plan --diff` start from: the account and region given (or assumed,
+/// announced), and the validated properties of the file resolved for them.
+fn inputs(args: &PlanArgs) -> Result<(AccountId, Option<Region>, spec::Spec), String> {
+    let (account, region) = account_and_region(args)?;
+    let template_region = region.as_ref().map_or(DEFAULT_REGION, |r| r.as_str());
+    let spec = spec_of(args, &account, template_region)?;
+    Ok((account, region, spec))
+}
+
 /// `plan`: pure, no AWS call; what only AWS knows (keys Create would make) is a placeholder.
 pub fn print(args: &PlanArgs) -> ExitCode {
-    let (account, region) = match account_and_region(args) {
+    let (account, region, spec) = match inputs(args) {
         Ok(x) => x,
-        Err(e) => return fail(e),
-    };
-    let template_region = region.as_ref().map_or(DEFAULT_REGION, |r| r.as_str());
-    let spec = match spec_of(args, &account, template_region) {
-        Ok(s) => s,
         Err(e) => return fail(e),
     };
     let region = match region.or_else(|| spec.source.region.clone()) {
@@ -100,13 +104,8 @@ pub fn print(args: &PlanArgs) -> ExitCode {
 
 /// `plan --diff`: reads the live state (read-only) and prints what Create/Update would change.
 pub async fn diff(args: &PlanArgs) -> ExitCode {
-    let (account, region) = match account_and_region(args) {
+    let (_, region, spec) = match inputs(args) {
         Ok(x) => x,
-        Err(e) => return fail(e),
-    };
-    let template_region = region.as_ref().map_or(DEFAULT_REGION, |r| r.as_str());
-    let spec = match spec_of(args, &account, template_region) {
-        Ok(s) => s,
         Err(e) => return fail(e),
     };
     let region = match cli_region(

@@ -346,11 +346,12 @@ async fn replication_change(
         action,
     );
     if action != Action::Unchanged {
+        // Both in S3's shape, the fields S3 reads back faithfully for the current one.
         c.current = live.map(|l| json!({
             "Role": l.role,
-            "Rules": l.rules.iter().map(|r| json!({"ID": r.id, "Priority": r.priority, "Enabled": r.enabled, "Destination": r.destination_bucket})).collect::<Vec<_>>(),
+            "Rules": l.rules.iter().map(|r| json!({"ID": r.id, "Priority": r.priority, "Status": if r.enabled { "Enabled" } else { "Disabled" }, "Destination": {"Bucket": r.destination_bucket}})).collect::<Vec<_>>(),
         }));
-        c.desired = serde_json::to_value(&plan.replication).ok();
+        c.desired = Some(plan.replication.to_s3_json());
     }
     Ok(c)
 }

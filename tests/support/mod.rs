@@ -230,14 +230,11 @@ pub async fn http_request(
 // Emulator: moto in server mode
 // ---------------------------------------------------------------------------
 
-/// The command (program, leading args) that runs moto's server.
-pub fn moto_command() -> (PathBuf, Vec<String>) {
-    if let Some(explicit) = std::env::var_os("MOTO_SERVER").filter(|v| !v.is_empty()) {
-        return (PathBuf::from(explicit), Vec::new());
-    }
-    // moto (with the project's fixes) in the venv `scripts/setup.sh` makes.
-    let wrapper = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/moto_server.py");
-    let tools = std::env::var_os("S3RP_TOOLS_DIR")
+/// Where the scripts keep their tools (virtual environments, the Lambda build's target
+/// directory): `$S3RP_TOOLS_DIR`, else `~/.cache/s3-replication-provider-tools` (as the
+/// scripts compute it).
+pub fn tools_dir() -> PathBuf {
+    std::env::var_os("S3RP_TOOLS_DIR")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
         .or_else(|| {
@@ -247,8 +244,17 @@ pub fn moto_command() -> (PathBuf, Vec<String>) {
                 .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))
                 .map(|c| c.join("s3-replication-provider-tools"))
         })
-        .unwrap_or_default();
-    let python = tools.join("moto/bin/python");
+        .unwrap_or_default()
+}
+
+/// The command (program, leading args) that runs moto's server.
+pub fn moto_command() -> (PathBuf, Vec<String>) {
+    if let Some(explicit) = std::env::var_os("MOTO_SERVER").filter(|v| !v.is_empty()) {
+        return (PathBuf::from(explicit), Vec::new());
+    }
+    // moto (with the project's fixes) in the venv `scripts/setup.sh` makes.
+    let wrapper = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/moto_server.py");
+    let python = tools_dir().join("moto/bin/python");
     assert!(
         python.is_file(),
         "no moto: run `bash scripts/setup.sh` (it installs the pinned moto into {}), or set MOTO_SERVER",
