@@ -9,12 +9,13 @@ use futures::FutureExt;
 use serde_json::Value;
 
 use crate::aws::{Call, CallLog, Connector};
-use crate::cfn::{self, Budget, Request, RequestKind, Response, Status};
+use crate::cfn::{self, Request, RequestKind, Response, Status};
 use crate::plan::names::NOTHING_CREATED_PREFIX;
 use crate::plan::Owner;
 use crate::reach::Reach;
-use crate::reconcile::{self, Deadline};
+use crate::reconcile;
 use crate::spec;
+use crate::time::{Budget, Deadline, DEFAULT_BUDGET};
 
 /// Settings read from the environment once at start.
 #[derive(Debug, Clone)]
@@ -40,7 +41,7 @@ pub const PERMISSIONS_BOUNDARY_ENV: &str = "PROVIDER_PERMISSIONS_BOUNDARY_ARN";
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            time_budget: cfn::DEFAULT_BUDGET,
+            time_budget: DEFAULT_BUDGET,
             policy_settle: crate::aws::DEFAULT_SETTLE,
             attempt_timeout: crate::aws::DEFAULT_ATTEMPT_TIMEOUT,
             response_urls: cfn::AllowedPrefixes::default(),
@@ -56,7 +57,7 @@ impl Settings {
             .ok()
             .and_then(|s| s.parse::<u64>().ok())
             .filter(|s| (1..=900).contains(s))
-            .map_or(cfn::DEFAULT_BUDGET, Duration::from_secs);
+            .map_or(DEFAULT_BUDGET, Duration::from_secs);
         let policy_settle = std::env::var("PROVIDER_POLICY_SETTLE_MS")
             .ok()
             .and_then(|s| s.parse::<u64>().ok())
@@ -212,7 +213,7 @@ impl Provider {
                 .await
                 .is_ok(),
             Err(why) => {
-                tracing::error!(url = %cfn::loggable(url), why = %why, "not answering: the ResponseURL is not CloudFormation's");
+                tracing::error!(url = %crate::redact::loggable(url), why = %why, "not answering: the ResponseURL is not CloudFormation's");
                 false
             }
         };

@@ -5,7 +5,7 @@ mod support;
 use std::process::Command;
 
 use s3_replication_provider::aws::{CallLog, Connector};
-use s3_replication_provider::reconcile::{preview, Action, Change};
+use s3_replication_provider::preview::{preview, Action, Change};
 use serde_json::{json, Value};
 use support::harness::{Harness, HOME_REGION};
 use support::{bootstrap_path, unique};

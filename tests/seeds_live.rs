@@ -1,6 +1,6 @@
 //! The four public recipes this product grew from (`../shared/seeds/`, as
 //! `tests/fixtures/seeds/*.json`), built for real in the emulator the way their readers would
-//! apply them, then diagnosed by the doctor from the live state (`inspect::snapshot`, the code
+//! apply them, then diagnosed by the doctor from the live state (`doctor::live::snapshot`, the code
 //! `bootstrap doctor` runs).
 //!
 //! Building them shows a first failure the snapshot tests cannot: IAM refuses every broken
@@ -28,8 +28,8 @@ use aws_sdk_s3::types::{
     ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
 };
 use s3_replication_provider::aws::{CallLog, Connector};
+use s3_replication_provider::doctor::live::{self, Target};
 use s3_replication_provider::doctor::{check, render_text, Finding, Snapshot, Status, Versioning};
-use s3_replication_provider::inspect::{self, Target};
 use s3_replication_provider::spec::{Region, RoleArn};
 use serde::Deserialize;
 use serde_json::Value;
@@ -297,7 +297,7 @@ async fn live_findings(emu: &Emulator, s: &Snapshot) -> Vec<Finding> {
         source_role: Some(source_role),
         destination_roles: Vec::new(),
     };
-    let snapshot = inspect::snapshot(&conn, &target)
+    let snapshot = live::snapshot(&conn, &target)
         .await
         .unwrap_or_else(|e| panic!("inspect: {e}"));
     check(&snapshot)

@@ -15,7 +15,7 @@ mod s3;
 pub use account::Account;
 pub use calls::{Call, CallLog};
 pub use connect::{tuned, Connector, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_SETTLE, SESSION_NAME};
-pub use error::{from_sdk, redact, AwsError, AwsErrorDetail, ErrorKind, Op};
+pub use error::{from_sdk, AwsError, AwsErrorDetail, ErrorKind, Op};
 pub use iam::RoleInfo;
 pub use in_flight::{InFlight, Slot, MAX_CALLS_IN_FLIGHT};
 pub use kms::KeyInfo;

@@ -13,9 +13,10 @@ use aws_sdk_s3::types::{
     Tag, VersioningConfiguration,
 };
 
+use serde_json::Value;
+
 use super::account::{op, optional};
 use super::{Account, AwsError, AwsErrorDetail, ErrorKind, Op};
-use crate::plan::{Filter, ReplicationConfig, Rule};
 
 const GET_LOCATION: Op = op("s3", "GetBucketLocation", "s3:GetBucketLocation", false);
 const GET_VERSIONING: Op = op("s3", "GetBucketVersioning", "s3:GetBucketVersioning", false);
@@ -305,11 +306,8 @@ impl Account {
             }))
     }
 
-    pub async fn put_replication(
-        &self,
-        bucket: &str,
-        config: &ReplicationConfig,
-    ) -> Result<(), AwsError> {
+    /// Writes `config`, a replication configuration in S3's JSON shape.
+    pub async fn put_replication(&self, bucket: &str, config: &Value) -> Result<(), AwsError> {
         let sdk =
             to_sdk(config).map_err(|e| construction(PUT_REPLICATION, self, &arn(bucket), e))?;
         let req = self
@@ -464,108 +462,142 @@ impl Account {
     }
 }
 
-/// Our plain-data configuration → the SDK's request shape (schema V2).
-fn to_sdk(
-    config: &ReplicationConfig,
-) -> Result<ReplicationConfiguration, aws_sdk_s3::error::BuildError> {
-    let rules = config
-        .rules
+/// A replication configuration in S3's JSON shape (what `plan` prints) → the SDK's request.
+/// The one document `plan` prints is the one sent: the elements the provider writes are read
+/// from it (a missing required one is an error).
+fn to_sdk(v: &Value) -> Result<ReplicationConfiguration, String> {
+    let rules = v["Rules"]
+        .as_array()
+        .ok_or("no Rules")?
         .iter()
         .map(rule_to_sdk)
         .collect::<Result<Vec<_>, _>>()?;
     ReplicationConfiguration::builder()
-        .role(&config.role)
+        .role(text(&v["Role"], "Role")?)
         .set_rules(Some(rules))
         .build()
+        .map_err(|e| e.to_string())
 }
 
-fn rule_to_sdk(rule: &Rule) -> Result<ReplicationRule, aws_sdk_s3::error::BuildError> {
-    let d = &rule.destination;
+fn text<'a>(v: &'a Value, what: &str) -> Result<&'a str, String> {
+    v.as_str()
+        .ok_or_else(|| format!("{what} is not a string: {v}"))
+}
+
+/// `{"Status": "Enabled"}` → true; absent or `Disabled` → false.
+fn enabled(v: &Value) -> bool {
+    v["Status"] == "Enabled"
+}
+
+fn rule_to_sdk(r: &Value) -> Result<ReplicationRule, String> {
+    let d = &r["Destination"];
     let mut dest = Destination::builder()
-        .bucket(&d.bucket)
-        .set_account(d.account.clone())
-        .storage_class(StorageClass::from(d.storage_class.as_str()));
-    if d.owner_override {
+        .bucket(text(&d["Bucket"], "Destination.Bucket")?)
+        .set_account(d["Account"].as_str().map(str::to_owned))
+        .storage_class(StorageClass::from(text(
+            &d["StorageClass"],
+            "Destination.StorageClass",
+        )?));
+    if d["AccessControlTranslation"]["Owner"] == "Destination" {
         dest = dest.access_control_translation(
             AccessControlTranslation::builder()
                 .owner(OwnerOverride::Destination)
-                .build()?,
+                .build()
+                .map_err(|e| e.to_string())?,
         );
     }
-    if let Some(key) = &d.replica_kms_key_id {
+    if let Some(key) = d["EncryptionConfiguration"]["ReplicaKmsKeyID"].as_str() {
         dest = dest.encryption_configuration(
             EncryptionConfiguration::builder()
                 .replica_kms_key_id(key)
                 .build(),
         );
     }
-    let fifteen = || ReplicationTimeValue::builder().minutes(15).build();
-    if d.replication_time_control {
+    let minutes = |v: &Value| {
+        v["Minutes"]
+            .as_i64()
+            .map(|m| ReplicationTimeValue::builder().minutes(m as i32).build())
+    };
+    if enabled(&d["ReplicationTime"]) {
         dest = dest.replication_time(
             ReplicationTime::builder()
                 .status(ReplicationTimeStatus::Enabled)
-                .time(fifteen())
-                .build()?,
+                .set_time(minutes(&d["ReplicationTime"]["Time"]))
+                .build()
+                .map_err(|e| e.to_string())?,
         );
     }
-    if d.metrics {
-        let mut m = Metrics::builder().status(MetricsStatus::Enabled);
-        if d.replication_time_control {
-            m = m.event_threshold(fifteen());
-        }
-        dest = dest.metrics(m.build()?);
+    if enabled(&d["Metrics"]) {
+        let m = Metrics::builder()
+            .status(MetricsStatus::Enabled)
+            .set_event_threshold(minutes(&d["Metrics"]["EventThreshold"]));
+        dest = dest.metrics(m.build().map_err(|e| e.to_string())?);
     }
-    let mut criteria = None;
-    if rule.sse_kms_encrypted_objects || rule.replica_modifications {
-        let mut c = SourceSelectionCriteria::builder();
-        if rule.sse_kms_encrypted_objects {
-            c = c.sse_kms_encrypted_objects(
+    let c = &r["SourceSelectionCriteria"];
+    let criteria = (!c.is_null()).then(|| {
+        let mut b = SourceSelectionCriteria::builder();
+        if enabled(&c["SseKmsEncryptedObjects"]) {
+            b = b.sse_kms_encrypted_objects(
                 SseKmsEncryptedObjects::builder()
                     .status(SseKmsEncryptedObjectsStatus::Enabled)
-                    .build()?,
+                    .build()
+                    .expect("status is set"),
             );
         }
-        if rule.replica_modifications {
-            c = c.replica_modifications(
+        if enabled(&c["ReplicaModifications"]) {
+            b = b.replica_modifications(
                 ReplicaModifications::builder()
                     .status(ReplicaModificationsStatus::Enabled)
-                    .build()?,
+                    .build()
+                    .expect("status is set"),
             );
         }
-        criteria = Some(c.build());
-    }
-    let dmr = if rule.delete_marker_replication {
+        b.build()
+    });
+    let dmr = if enabled(&r["DeleteMarkerReplication"]) {
         DeleteMarkerReplicationStatus::Enabled
     } else {
         DeleteMarkerReplicationStatus::Disabled
     };
+    let priority = r["Priority"].as_i64().ok_or("Priority is not a number")?;
     ReplicationRule::builder()
-        .id(&rule.id)
-        .priority(rule.priority)
+        .id(text(&r["ID"], "ID")?)
+        .priority(priority as i32)
         .status(ReplicationRuleStatus::Enabled)
-        .filter(filter_to_sdk(&rule.filter)?)
+        .filter(filter_to_sdk(&r["Filter"])?)
         .delete_marker_replication(DeleteMarkerReplication::builder().status(dmr).build())
         .set_source_selection_criteria(criteria)
-        .destination(dest.build()?)
+        .destination(dest.build().map_err(|e| e.to_string())?)
         .build()
+        .map_err(|e| e.to_string())
 }
 
-fn filter_to_sdk(filter: &Filter) -> Result<ReplicationRuleFilter, aws_sdk_s3::error::BuildError> {
-    let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build();
-    Ok(match filter {
-        Filter::All => ReplicationRuleFilter::builder().prefix("").build(),
-        Filter::Prefix(p) => ReplicationRuleFilter::builder().prefix(p).build(),
-        Filter::Tag(k, v) => ReplicationRuleFilter::builder().tag(tag(k, v)?).build(),
-        Filter::And { prefix, tags } => {
-            let tags = tags
-                .iter()
-                .map(|(k, v)| tag(k, v))
-                .collect::<Result<Vec<_>, _>>()?;
-            let and = ReplicationRuleAndOperator::builder()
-                .set_prefix(prefix.clone())
-                .set_tags(Some(tags))
-                .build();
-            ReplicationRuleFilter::builder().and(and).build()
-        }
-    })
+fn filter_to_sdk(f: &Value) -> Result<ReplicationRuleFilter, String> {
+    let tag = |t: &Value| {
+        Tag::builder()
+            .key(text(&t["Key"], "Tag.Key")?)
+            .value(text(&t["Value"], "Tag.Value")?)
+            .build()
+            .map_err(|e| e.to_string())
+    };
+    if let Some(p) = f["Prefix"].as_str() {
+        return Ok(ReplicationRuleFilter::builder().prefix(p).build());
+    }
+    if !f["Tag"].is_null() {
+        return Ok(ReplicationRuleFilter::builder()
+            .tag(tag(&f["Tag"])?)
+            .build());
+    }
+    let and = &f["And"];
+    let tags = and["Tags"]
+        .as_array()
+        .ok_or_else(|| format!("a Filter without Prefix, Tag or And.Tags: {f}"))?
+        .iter()
+        .map(tag)
+        .collect::<Result<Vec<_>, _>>()?;
+    let and = ReplicationRuleAndOperator::builder()
+        .set_prefix(and["Prefix"].as_str().map(str::to_owned))
+        .set_tags(Some(tags))
+        .build();
+    Ok(ReplicationRuleFilter::builder().and(and).build())
 }

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::aws::redact;
+use crate::redact::{loggable, redact};
 
 #[derive(Debug, thiserror::Error)]
 #[error("could not deliver the response to {url} after {attempts} attempt(s): {last}")]
@@ -13,14 +13,6 @@ pub struct DeliveryError {
     pub url: String,
     pub attempts: u32,
     pub last: String,
-}
-
-/// The URL as it may be logged: scheme, host and path only.
-pub fn loggable(url: &str) -> String {
-    match url.split_once('?') {
-        Some((base, _)) => format!("{base}?<redacted>"),
-        None => url.to_owned(),
-    }
 }
 
 /// PUTs `body` to `url`, retrying connection errors and non-2xx answers with backoff until
@@ -50,7 +42,7 @@ pub async fn deliver(
             Ok(resp) => last = format!("HTTP {}", resp.status()),
             Err(e) => last = redact(&format!("{e}")),
         }
-        let wait = crate::reconcile::retry_backoff(attempts).min(Duration::from_secs(2));
+        let wait = crate::time::backoff(attempts).min(Duration::from_secs(2));
         if attempts >= 8 || Instant::now() + wait >= until {
             let err = DeliveryError {
                 url: loggable(url),
@@ -62,16 +54,5 @@ pub async fn deliver(
         }
         tracing::warn!(url = %loggable(url), attempts, error = %last, "response delivery failed; retrying");
         tokio::time::sleep(wait).await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn signature_never_appears_in_loggable_url() {
-        let u = loggable("https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/arn%3A?AWSAccessKeyId=AKIA&Signature=secret");
-        assert!(!u.contains("secret") && !u.contains("AKIA"), "{u}");
     }
 }

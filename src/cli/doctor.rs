@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use serde_json::Value;
 
 use super::{cli_region, connector, fail, DoctorArgs};
+use crate::doctor::live::{self, Target};
 use crate::doctor::{self, Format, Status};
-use crate::inspect::{self, Target};
 use crate::spec::RoleArn;
 
 /// 0 when every link passes, 1 when one fails, 3 when none fails but some cannot be decided.
@@ -66,7 +66,7 @@ async fn live_snapshot(args: &DoctorArgs) -> Result<doctor::Snapshot, String> {
         source_role,
         destination_roles,
     };
-    inspect::snapshot(&connector(&target.region).await, &target)
+    live::snapshot(&connector(&target.region).await, &target)
         .await
         .map_err(|e| e.to_string())
 }

@@ -115,7 +115,7 @@ pub async fn diff(args: &PlanArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
-    let preview = match crate::reconcile::preview(&connector(&region).await, &spec).await {
+    let preview = match crate::preview::preview(&connector(&region).await, &spec).await {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
@@ -130,8 +130,8 @@ pub async fn diff(args: &PlanArgs) -> ExitCode {
 
 /// One line per change (`+` create, `~` update, `-` remove, `=` unchanged), with the current and
 /// desired documents under each that is not unchanged, and a count.
-pub fn render_changes(changes: &[crate::reconcile::Change]) -> String {
-    use crate::reconcile::Action;
+pub fn render_changes(changes: &[crate::preview::Change]) -> String {
+    use crate::preview::Action;
     let mut out = String::new();
     for c in changes {
         let mark = match c.action {

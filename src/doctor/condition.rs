@@ -21,7 +21,8 @@
 
 use serde_json::Value;
 
-use super::eval::{arn_like, glob, Context, Lookup, Tri};
+use super::matching::{arn_like, glob};
+use super::request::{Context, Lookup, Tri};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SetOp {

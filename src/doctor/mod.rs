@@ -4,6 +4,8 @@
 //!
 //! Pure: no AWS calls. The layers read as the modules:
 //!
+//! - [`request`]: who asks for what, with which condition keys, in three-valued logic;
+//! - [`matching`]: actions, resources, ARNs and principals matched against a request;
 //! - [`condition`]: the `Condition` element (operators, set qualifiers, `IfExists`, missing keys);
 //! - [`eval`]: one policy document against one request (Effect, Action/NotAction,
 //!   Resource/NotResource, Principal/NotPrincipal, Condition), in Kleene three-valued logic so
@@ -13,8 +15,11 @@
 //! - [`links`]: the [`Snapshot`] of live state and the links replication exercises, checked into
 //!   [`Finding`]s;
 //! - [`render`]: one line per link, or JSON;
-//! - [`expected`]: the snapshot the provider's own [`crate::plan::Plan`] converges to, which makes
-//!   the doctor a test oracle for the provider.
+//! - [`live`]: the doctor's reader: the live state of one source bucket's replication, read
+//!   (read-only) in every account it involves into a [`Snapshot`]; the only module here that
+//!   calls AWS;
+//! - `expected` (tests only): the snapshot the provider's own [`crate::plan::Plan`] converges
+//!   to, which makes the doctor a test oracle for the provider's documents.
 //!
 //! What is not modelled (so a Pass is "the documents given allow it"): service control policies,
 //! resource control policies, permissions boundaries, session policies, KMS grants, S3 ACLs and
@@ -23,12 +28,17 @@
 pub mod condition;
 pub mod decide;
 pub mod eval;
+#[cfg(test)]
 pub mod expected;
 pub mod links;
+pub mod live;
+pub mod matching;
 pub mod render;
+pub mod request;
 
 pub use decide::{Document, Side, Verdict};
 pub use eval::{evaluate, Context, Decision, Evaluation, PolicyKind, Principal, Request, Tri};
+#[cfg(test)]
 pub use expected::snapshot_from_plan;
 pub use links::{
     check, DestinationBucket, Finding, Key, NamedPolicy, ReplicationRole, Snapshot, SourceBucket,

@@ -5,13 +5,14 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 
 use super::destination::DestinationFacts;
 use super::gate::Gate;
-use super::retry::{until_propagated, Deadline};
+use super::retry::until_propagated;
 use super::source::SourceFacts;
 use super::statements::{edit_bucket_policy, edit_key_policy_of, Edit, Written};
 use super::{destination, role, source, ReconcileError, DESTINATION_CONCURRENCY};
 use crate::aws::{Account, Connector, LiveReplication};
 use crate::plan::{Plan, ReplicationConfig, Resolved};
 use crate::spec::{Destination, Spec};
+use crate::time::Deadline;
 
 /// Runs `futs` with at most [`DESTINATION_CONCURRENCY`] at once, keeping their order; stops at
 /// the first error.
@@ -70,7 +71,7 @@ pub async fn connect_destinations(
 /// Step 1 of Create/Update: read-only checks everywhere before changing anything anywhere.
 /// Both sides run to the end so that the answer is deterministic: a source problem is
 /// reported first.
-pub(super) async fn check_all(
+pub async fn check_all(
     src: &Account,
     spec: &Spec,
     resolved: &Resolved,
@@ -223,7 +224,7 @@ async fn grant(
 
 /// Whether the live configuration has exactly the planned rules (id, priority, status,
 /// destination) under the planned role: the fields S3 reads back faithfully.
-pub(super) fn same_rules(live: &LiveReplication, desired: &ReplicationConfig) -> bool {
+pub fn same_rules(live: &LiveReplication, desired: &ReplicationConfig) -> bool {
     live.role == desired.role
         && live.rules.len() == desired.rules.len()
         && desired.rules.iter().all(|d| {
@@ -256,8 +257,9 @@ async fn ensure_replication(
         return Ok(());
     }
     grants_written.await;
+    let document = plan.replication.to_s3_json();
     until_propagated(deadline, "PutBucketReplication", || {
-        src.put_replication(bucket, &plan.replication)
+        src.put_replication(bucket, &document)
     })
     .await?;
     role::record_digest(src, role_name, &digest).await

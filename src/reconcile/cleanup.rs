@@ -5,13 +5,13 @@
 use std::collections::HashSet;
 
 use super::apply::{bounded, connect_destination};
-use super::retry::Deadline;
 use super::statements::{edit_bucket_policy, edit_key_policy, Edit};
 use super::{keys, role, ReconcileError};
 use crate::aws::{Account, Connector, ErrorKind};
 use crate::plan::names::{destination_key_alias, source_key_alias};
 use crate::plan::{Owner, Plan, Record, Resolved};
 use crate::spec::{BucketName, Destination, DestinationKey, KeyRemoval, SourceKey, Spec};
+use crate::time::Deadline;
 
 /// An account that cannot be reached (role gone, trust removed) has nothing we can remove; a
 /// transient failure is still an error so CloudFormation retries rather than leaking grants.

@@ -9,18 +9,19 @@ mod destination;
 mod error;
 mod gate;
 mod keys;
-mod preview;
 mod retry;
 mod role;
 mod source;
 mod statements;
 
-pub use apply::{apply, connect_destination, connect_destinations, resolve_source};
+pub use apply::{
+    apply, check_all, connect_destination, connect_destinations, resolve_source, same_rules,
+};
 pub use cleanup::{cleanup, cleanup_removed};
+pub use destination::DestinationFacts;
 pub use error::ReconcileError;
-pub use preview::{preview, Action, Change, Preview};
 pub use retry::is_propagation_error;
-pub use retry::{backoff as retry_backoff, Deadline};
+pub use source::SourceFacts;
 
 /// How many destinations are worked on at once. This bounds memory (one task per destination),
 /// not AWS traffic: calls in flight are bounded across all destinations by

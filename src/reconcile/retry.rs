@@ -3,22 +3,10 @@
 //! goes out immediately, later ones back off, and none starts after the deadline.
 
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::aws::{AwsError, ErrorKind};
-
-/// The instant by which the invocation must have answered, less a margin for answering.
-#[derive(Debug, Clone, Copy)]
-pub struct Deadline(pub Instant);
-
-impl Deadline {
-    pub fn after(d: Duration) -> Self {
-        Self(Instant::now() + d)
-    }
-    pub fn remaining(&self) -> Duration {
-        self.0.saturating_duration_since(Instant::now())
-    }
-}
+use crate::time::{backoff, Deadline};
 
 /// Whether `err` is how S3, KMS or IAM report a principal that is not visible yet.
 pub fn is_propagation_error(err: &AwsError) -> bool {
@@ -36,12 +24,6 @@ pub fn is_propagation_error(err: &AwsError) -> bool {
 
 /// Time kept free before the deadline: no retry starts later than this.
 const RESERVE: Duration = Duration::from_secs(1);
-
-/// Wait before retry `n` (n ≥ 1): between half and all of 0.5 s × 2ⁿ (1 s, 2 s, 4 s, then 8 s).
-pub fn backoff(attempt: u32) -> Duration {
-    let cap = Duration::from_millis(500u64.saturating_mul(1 << attempt.min(4)));
-    cap.mul_f64(0.5 + fastrand::f64() / 2.0)
-}
 
 /// The backoff of one step waiting for IAM propagation.
 #[derive(Debug, Default)]
@@ -99,6 +81,7 @@ where
 mod tests {
     use super::*;
     use crate::aws::Op;
+    use std::time::Instant;
 
     fn err(code: &str, message: &str, kind: ErrorKind) -> AwsError {
         AwsError::from(crate::aws::AwsErrorDetail {
@@ -144,15 +127,6 @@ mod tests {
             "Access Denied",
             ErrorKind::AccessDenied
         )));
-    }
-
-    #[test]
-    fn backoff_grows_and_is_bounded() {
-        for n in 1..20 {
-            let b = backoff(n);
-            assert!(b <= Duration::from_secs(8), "{b:?}");
-            assert!(b >= Duration::from_millis(500), "{b:?}");
-        }
     }
 
     #[tokio::test(start_paused = true)]

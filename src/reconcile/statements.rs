@@ -11,11 +11,12 @@
 
 use serde_json::Value;
 
-use super::retry::{is_propagation_error, Deadline, Propagation};
+use super::retry::{is_propagation_error, Propagation};
 use super::ReconcileError;
 use crate::aws::{Account, AwsError, ErrorKind};
 use crate::plan::policy_doc::PolicyDocument;
 use crate::plan::{BUCKET_POLICY_LIMIT, KEY_POLICY_LIMIT};
+use crate::time::Deadline;
 
 /// Writes before giving up on a contended policy.
 const MAX_ROUNDS: u32 = 12;

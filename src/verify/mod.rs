@@ -8,8 +8,8 @@ pub use replication::ReplicationFailure;
 
 use crate::aws::{Account, Connector};
 use crate::plan::Plan;
-use crate::reconcile::Deadline;
 use crate::spec::{Spec, Verify};
+use crate::time::Deadline;
 
 /// Runs the checks `spec.verify` asks for; `Err` is the reason to fail the request with.
 /// `Replication` first proves the permission chain, then sends canary objects through it.

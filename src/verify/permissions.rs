@@ -2,8 +2,8 @@
 //! chain with the doctor.
 
 use crate::aws::Connector;
+use crate::doctor::live::{self, Target};
 use crate::doctor::{self, Status};
-use crate::inspect::{self, Target};
 use crate::plan::Plan;
 use crate::spec::Spec;
 
@@ -16,7 +16,7 @@ pub async fn broken_links(
     plan: &Plan,
 ) -> Result<Vec<String>, String> {
     let target = Target::of_spec(spec, plan.resolved.source_region.clone());
-    let snapshot = inspect::snapshot(conn, &target)
+    let snapshot = live::snapshot(conn, &target)
         .await
         .map_err(|e| format!("could not read the live state: {e}"))?;
     let findings = doctor::check(&snapshot);

@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 use super::canary::{self, Canary};
 use crate::aws::{Account, AwsError, Connector};
 use crate::plan::Plan;
-use crate::reconcile::{connect_destinations, Deadline, ReconcileError};
+use crate::reconcile::{connect_destinations, ReconcileError};
 use crate::spec::Spec;
+use crate::time::Deadline;
 
 /// Time kept back from the deadline (at most a third of what is left) for removing the
 /// canaries and answering.

@@ -4,8 +4,8 @@
 //! permission chain under AWS's policy evaluation logic.
 
 use s3_replication_provider::aws::{CallLog, Connector};
+use s3_replication_provider::doctor::live::{self, Target};
 use s3_replication_provider::doctor::{self, render_text, Finding, Status};
-use s3_replication_provider::inspect::{self, Target};
 use s3_replication_provider::spec::{self, Region};
 use serde_json::Value;
 
@@ -22,7 +22,7 @@ pub async fn findings(emu: &Emulator, props: &Value) -> Vec<Finding> {
         .clone()
         .unwrap_or_else(|| Region::parse(HOME_REGION).unwrap());
     let conn = Connector::new(&emu.sdk_config(region.as_str()).await, CallLog::default());
-    let snapshot = inspect::snapshot(&conn, &Target::of_spec(&spec, region))
+    let snapshot = live::snapshot(&conn, &Target::of_spec(&spec, region))
         .await
         .unwrap_or_else(|e| panic!("oracle: reading the live state: {e}"));
     doctor::check(&snapshot)

@@ -1,4 +1,6 @@
-//! How long an invocation may work before it must answer.
+//! Time, in one place: how long an invocation may work before it must answer ([`Budget`]), the
+//! instant the work must stop ([`Deadline`]), and the jittered backoff every retry waits
+//! ([`backoff`]): AWS calls waiting for IAM propagation, and the answer's delivery.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -34,6 +36,25 @@ impl Budget {
             answer_until,
         }
     }
+}
+
+/// The instant by which the invocation must have answered, less a margin for answering.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline(pub Instant);
+
+impl Deadline {
+    pub fn after(d: Duration) -> Self {
+        Self(Instant::now() + d)
+    }
+    pub fn remaining(&self) -> Duration {
+        self.0.saturating_duration_since(Instant::now())
+    }
+}
+
+/// Wait before retry `n` (n ≥ 1): between half and all of 0.5 s × 2ⁿ (1 s, 2 s, 4 s, then 8 s).
+pub fn backoff(attempt: u32) -> Duration {
+    let cap = Duration::from_millis(500u64.saturating_mul(1 << attempt.min(4)));
+    cap.mul_f64(0.5 + fastrand::f64() / 2.0)
 }
 
 #[cfg(test)]
@@ -76,5 +97,13 @@ mod tests {
     fn tiny_budgets_still_order_work_before_answer() {
         let b = Budget::new(None, Duration::from_secs(1));
         assert!(b.work_until <= b.answer_until);
+    }
+    #[test]
+    fn backoff_grows_and_is_bounded() {
+        for n in 1..20 {
+            let b = backoff(n);
+            assert!(b <= Duration::from_secs(8), "{b:?}");
+            assert!(b >= Duration::from_millis(500), "{b:?}");
+        }
     }
 }

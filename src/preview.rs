@@ -1,17 +1,17 @@
 //! `plan --diff`: what a Create/Update with these properties would change, read from the live
-//! state without changing anything. The same read-only checks as [`apply`](super::apply) run
+//! state without changing anything. The same read-only checks as [`apply`](crate::reconcile::apply) run
 //! first (so a preview fails where a Create would), then every planned document is compared
 //! with what is there.
 
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::apply::{check_all, connect_destinations, resolve_source, same_rules};
-use super::ReconcileError;
 use crate::aws::{Account, Connector, LiveReplication};
 use crate::plan::names::{key_placeholder, tags, KEY_PLACEHOLDER_ID, ROLE_POLICY_NAME};
 use crate::plan::policy_doc::{equivalent, PolicyDocument};
 use crate::plan::Plan;
+use crate::reconcile::ReconcileError;
+use crate::reconcile::{check_all, connect_destinations, resolve_source, same_rules};
 use crate::spec::{AccountId, DestinationKey, SourceKey, Spec};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -374,7 +374,7 @@ async fn removal_changes(
         .iter()
         .map(|x| x.destination.bucket.as_str())
         .collect();
-    let target = crate::inspect::Target::of_spec(spec, r.source_region.clone());
+    let target = crate::doctor::live::Target::of_spec(spec, r.source_region.clone());
     let mut out = Vec::new();
     for rule in live
         .rules
@@ -391,7 +391,7 @@ async fn removal_changes(
             None => r.source_account.clone(),
         };
         let (role, external_id) = target.destination_role(&account);
-        let acct = crate::inspect::in_bucket_region(
+        let acct = crate::doctor::live::in_bucket_region(
             conn,
             &role,
             external_id.as_deref(),
