@@ -371,7 +371,7 @@ async fn create_or_update(
     if let Err(reason) =
         crate::verify::run(conn, &spec, &plan, &src, deadline, &request.request_id).await
     {
-        return failed(request, failure_id, reason);
+        return failed(request, failure_id, reason.to_string());
     }
     let mut ok = response(request, Status::Success, new_id, None);
     ok.data = plan.response_data();

@@ -1,29 +1,21 @@
 //! `plan --diff`: what a Create/Update with these properties would change, read from the live
-//! state without changing anything. The same read-only checks as [`apply`](crate::reconcile::apply) run
-//! first (so a preview fails where a Create would), then every planned document is compared
-//! with what is there.
+//! state without changing anything. The same read-only checks as
+//! [`apply`](crate::reconcile::apply) run first (so a preview fails where a Create would), the
+//! same [`Plan`] is built from what they found, and every comparison is the one apply makes
+//! ([`diff`]).
 
 use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::aws::{Account, Connector, LiveReplication};
-use crate::plan::names::{key_placeholder, tags, KEY_PLACEHOLDER_ID, ROLE_POLICY_NAME};
-use crate::plan::policy_doc::{equivalent, PolicyDocument};
+use crate::plan::names::{tags, ROLE_POLICY_NAME};
 use crate::plan::Plan;
-use crate::reconcile::ReconcileError;
-use crate::reconcile::{check_all, connect_destinations, resolve_source, same_rules};
-use crate::spec::{AccountId, DestinationKey, SourceKey, Spec};
+use crate::reconcile::diff::{self, Removed};
+use crate::reconcile::{check_all, connect_destinations, resolve_source, ReconcileError};
+use crate::reconcile::{DestinationFacts, SourceFacts};
+use crate::spec::{AccountId, Destination, Spec};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
-    Create,
-    Update,
-    Unchanged,
-    /// What the live configuration (written by this resource) has that these properties
-    /// lack: an Update to them removes it.
-    Remove,
-}
+pub use crate::reconcile::diff::Action;
 
 /// One thing Create/Update would create, change, or leave as it is.
 #[derive(Debug, Clone, Serialize)]
@@ -70,14 +62,6 @@ fn created_if(missing: bool) -> Action {
     }
 }
 
-fn updated_if(differs: bool) -> Action {
-    if differs {
-        Action::Update
-    } else {
-        Action::Unchanged
-    }
-}
-
 /// Versioning of an existing bucket: unchanged when enabled, else an update showing the status
 /// it has (`Suspended`, or `Disabled`: never enabled) and the one it gets.
 async fn versioning_change(
@@ -86,8 +70,9 @@ async fn versioning_change(
     arn: &str,
     enabled: bool,
 ) -> Result<Change, ReconcileError> {
-    let mut c = change(acct, "versioning", arn, updated_if(!enabled));
-    if !enabled {
+    let action = diff::versioning(enabled);
+    let mut c = change(acct, "versioning", arn, action);
+    if action.changes() {
         c.current = Some(json!({"Status": acct.versioning_status(bucket).await?}));
         c.desired = Some(json!({"Status": "Enabled"}));
     }
@@ -96,117 +81,98 @@ async fn versioning_change(
 
 /// Reads everything Create/Update would touch and reports the difference. Read-only.
 pub async fn preview(conn: &Connector, spec: &Spec) -> Result<Preview, ReconcileError> {
-    let (src, mut resolved) = resolve_source(conn, spec).await?;
+    let (src, resolved) = resolve_source(conn, spec).await?;
     let dests = connect_destinations(conn, spec).await?;
-    let source_bucket = &spec.source.bucket;
-    let (src_facts, dest_facts) = check_all(&src, spec, &resolved, &dests).await?;
-    let mut changes = Vec::new();
-
-    let src_arn = bucket_arn(&src, source_bucket.as_str());
-    changes.push(
-        versioning_change(&src, source_bucket.as_str(), &src_arn, src_facts.versioned).await?,
-    );
-    resolved.source_key = src_facts.key.clone();
-    if spec.source.kms_key == SourceKey::Create {
-        let known = src_facts.key.clone();
-        let key = known
-            .clone()
-            .unwrap_or_else(|| key_placeholder(&src.id, &src.region));
-        changes.push(change(
-            &src,
-            "source KMS key",
-            &key,
-            created_if(known.is_none()),
-        ));
-        let encryption = match &known {
-            Some(k) => src
-                .default_encryption(source_bucket.as_str())
-                .await?
-                .is_some_and(|e| {
-                    e.algorithm == "aws:kms" && e.kms_key.as_deref() == Some(k.as_str())
-                }),
-            None => false,
-        };
-        let mut c = change(
-            &src,
-            "default encryption",
-            &src_arn,
-            updated_if(!encryption),
-        );
-        if !encryption {
-            let current = src.default_encryption(source_bucket.as_str()).await?;
-            c.current = Some(current.map_or(
-                json!({"SSEAlgorithm": "none"}),
-                |e| json!({"SSEAlgorithm": e.algorithm, "KMSMasterKeyID": e.kms_key}),
-            ));
-            c.desired = Some(json!({"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}));
-        }
-        changes.push(c);
-        resolved.source_key = Some(key);
+    let facts = check_all(&src, spec, &resolved, &dests).await?;
+    let plan = Plan::build(spec, resolved, &facts.keys())?;
+    let mut changes = source_changes(&src, spec, &facts.source).await?;
+    for ((d, acct), f) in spec
+        .destinations
+        .iter()
+        .zip(&dests)
+        .zip(&facts.destinations)
+    {
+        changes.extend(destination_changes(acct, d, f).await?);
     }
-
-    let mut dest_keys = Vec::new();
-    for ((d, acct), f) in spec.destinations.iter().zip(&dests).zip(&dest_facts) {
-        let arn = bucket_arn(acct, d.bucket.as_str());
-        changes.push(change(
-            acct,
-            "destination bucket",
-            &arn,
-            created_if(!f.exists),
-        ));
-        if f.exists {
-            changes.push(versioning_change(acct, d.bucket.as_str(), &arn, f.versioned).await?);
-        } else {
-            let mut c = change(acct, "versioning", &arn, Action::Create);
-            c.desired = Some(json!({"Status": "Enabled"}));
-            changes.push(c);
-        }
-        let key = match (&d.kms_key, &f.key) {
-            (DestinationKey::Create, None) => {
-                let k = key_placeholder(&acct.id, &acct.region);
-                changes.push(change(acct, "replica KMS key", &k, Action::Create));
-                Some(k)
-            }
-            (DestinationKey::Create, Some(k)) => {
-                changes.push(change(acct, "replica KMS key", k, Action::Unchanged));
-                Some(k.clone())
-            }
-            (_, known) => known.clone(),
-        };
-        dest_keys.push(key);
-    }
-    let plan = Plan::build(spec, resolved, &dest_keys)?;
     changes.extend(role_changes(&src, &plan).await?);
     changes.extend(statement_changes(&src, &dests, &plan).await?);
-    let live = src.replication(source_bucket.as_str()).await?;
-    changes.push(replication_change(&src, spec, &plan, live.as_ref()).await?);
+    let live = src.replication(spec.source.bucket.as_str()).await?;
+    changes.push(replication_change(&src, &plan, live.as_ref()).await?);
     if let Some(live) = live.filter(|l| plan.resolved.is_our_role(&l.role)) {
         changes.extend(removal_changes(conn, spec, &plan, &live).await?);
     }
     Ok(Preview { plan, changes })
 }
 
+/// The source bucket's versioning; with `SourceKmsKeyArn: Create`, the key and the bucket's
+/// default encryption with it.
+async fn source_changes(
+    src: &Account,
+    spec: &Spec,
+    facts: &SourceFacts,
+) -> Result<Vec<Change>, ReconcileError> {
+    let bucket = spec.source.bucket.as_str();
+    let arn = bucket_arn(src, bucket);
+    let mut changes = vec![versioning_change(src, bucket, &arn, facts.versioned).await?];
+    let Some(key) = facts.key.as_ref().filter(|_| spec.source.kms_key.creates()) else {
+        return Ok(changes);
+    };
+    let name = key.name();
+    changes.push(change(src, "source KMS key", &name, diff::key(key)));
+    let current = src.default_encryption(bucket).await?;
+    let action = diff::default_encryption(current.as_ref(), &name);
+    let mut c = change(src, "default encryption", &arn, action);
+    if action.changes() {
+        c.current = Some(current.map_or(
+            json!({"SSEAlgorithm": "none"}),
+            |e| json!({"SSEAlgorithm": e.algorithm, "KMSMasterKeyID": e.kms_key}),
+        ));
+        c.desired = Some(json!({"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": name}));
+    }
+    changes.push(c);
+    Ok(changes)
+}
+
+/// A destination's bucket, its versioning, and the replica key Create makes for it.
+async fn destination_changes(
+    acct: &Account,
+    d: &Destination,
+    f: &DestinationFacts,
+) -> Result<Vec<Change>, ReconcileError> {
+    let arn = bucket_arn(acct, d.bucket.as_str());
+    let mut changes = vec![change(
+        acct,
+        "destination bucket",
+        &arn,
+        created_if(!f.exists),
+    )];
+    if f.exists {
+        changes.push(versioning_change(acct, d.bucket.as_str(), &arn, f.versioned).await?);
+    } else {
+        let mut c = change(acct, "versioning", &arn, Action::Create);
+        c.desired = Some(json!({"Status": "Enabled"}));
+        changes.push(c);
+    }
+    if let Some(key) = f.key.as_ref().filter(|_| d.kms_key.creates()) {
+        changes.push(change(acct, "replica KMS key", &key.name(), diff::key(key)));
+    }
+    Ok(changes)
+}
+
 fn document_change(
     acct: &Account,
     what: &str,
     resource: &str,
-    current: Option<Value>,
+    current: Option<String>,
     desired: &Value,
 ) -> Change {
-    let action = match &current {
-        None => Action::Create,
-        Some(c) => updated_if(!equivalent(c, desired)),
-    };
+    let action = diff::document(current.as_deref(), desired);
     let mut c = change(acct, what, resource, action);
-    if action != Action::Unchanged {
-        c.current = current;
+    if action.changes() {
+        c.current = current.map(|t| serde_json::from_str(&t).unwrap_or(Value::String(t)));
         c.desired = Some(desired.clone());
     }
     c
-}
-
-fn parsed(text: Option<String>) -> Option<Value> {
-    text.map(|t| serde_json::from_str(&t).unwrap_or(Value::String(t)))
 }
 
 async fn role_changes(src: &Account, plan: &Plan) -> Result<Vec<Change>, ReconcileError> {
@@ -221,10 +187,9 @@ async fn role_changes(src: &Account, plan: &Plan) -> Result<Vec<Change>, Reconci
             account: src.id.to_string(),
         });
     }
-    let trust = crate::plan::policy::trust_policy(r);
-    let current_trust = parsed(role.as_ref().map(|x| x.trust_policy.clone()));
+    let current_trust = role.as_ref().map(|x| x.trust_policy.clone());
     let policy = match role {
-        Some(_) => parsed(src.role_policy(&r.role_name, ROLE_POLICY_NAME).await?),
+        Some(_) => src.role_policy(&r.role_name, ROLE_POLICY_NAME).await?,
         None => None,
     };
     let arn = r.role_arn.to_string();
@@ -234,7 +199,7 @@ async fn role_changes(src: &Account, plan: &Plan) -> Result<Vec<Change>, Reconci
             "replication role trust policy",
             &arn,
             current_trust,
-            &trust,
+            &plan.trust_policy,
         ),
         document_change(
             src,
@@ -255,16 +220,22 @@ fn statement_change(
     sid: &str,
     desired: &Value,
 ) -> Change {
-    let current = policy
-        .as_deref()
-        .and_then(|p| PolicyDocument::parse(p).ok())
-        .and_then(|d| d.get(sid));
-    document_change(acct, what, resource, current, desired)
+    let action = diff::statement(policy.as_deref(), sid, desired);
+    let mut c = change(acct, what, resource, action);
+    if action.changes() {
+        c.current = diff::current_statement(policy.as_deref(), sid);
+        c.desired = Some(desired.clone());
+    }
+    c
 }
 
 /// A key's policy; `None` for a key Create has not made yet.
-async fn key_policy(acct: &Account, key: &str) -> Result<Option<String>, ReconcileError> {
-    if key.ends_with(KEY_PLACEHOLDER_ID) {
+async fn key_policy(
+    acct: &Account,
+    plan: &Plan,
+    key: &str,
+) -> Result<Option<String>, ReconcileError> {
+    if plan.keys.to_create(key) {
         return Ok(None);
     }
     Ok(Some(acct.key_policy(key).await?))
@@ -277,7 +248,7 @@ async fn statement_changes(
 ) -> Result<Vec<Change>, ReconcileError> {
     let mut out = Vec::new();
     if let Some(k) = &plan.source_key_statement {
-        let policy = key_policy(src, &k.key_arn).await?;
+        let policy = key_policy(src, plan, &k.key_arn).await?;
         out.push(statement_change(
             src,
             &format!("key policy statement {}", k.sid),
@@ -290,7 +261,7 @@ async fn statement_changes(
     for b in &plan.bucket_statements {
         let acct = &dests[b.dest_index];
         let policy = acct.bucket_policy(b.bucket.as_str()).await.or_else(|e| {
-            if e.is("NoSuchBucket") {
+            if e.is(crate::aws::Code::NoSuchBucket) {
                 Ok(None)
             } else {
                 Err(e)
@@ -308,7 +279,7 @@ async fn statement_changes(
     }
     for k in &plan.key_statements {
         let acct = &dests[k.dest_index];
-        let policy = key_policy(acct, &k.key_arn).await?;
+        let policy = key_policy(acct, plan, &k.key_arn).await?;
         out.push(statement_change(
             acct,
             &format!("key policy statement {}", k.sid),
@@ -323,29 +294,20 @@ async fn statement_changes(
 
 async fn replication_change(
     src: &Account,
-    spec: &Spec,
     plan: &Plan,
     live: Option<&LiveReplication>,
 ) -> Result<Change, ReconcileError> {
-    let bucket = spec.source.bucket.as_str();
-    let digest = plan.replication.digest();
-    let recorded = match src.role(&plan.resolved.role_name).await? {
-        Some(r) => r.tag(tags::CONFIG_DIGEST).map(str::to_owned),
-        None => None,
+    let recorded = match live {
+        Some(l) if diff::same_rules(l, &plan.replication) => src
+            .role(&plan.resolved.role_name)
+            .await?
+            .and_then(|r| r.tag(tags::CONFIG_DIGEST).map(str::to_owned)),
+        _ => None,
     };
-    let action = match live {
-        None => Action::Create,
-        Some(l) => updated_if(
-            !(same_rules(l, &plan.replication) && recorded.as_deref() == Some(digest.as_str())),
-        ),
-    };
-    let mut c = change(
-        src,
-        "replication configuration",
-        &bucket_arn(src, bucket),
-        action,
-    );
-    if action != Action::Unchanged {
+    let action = diff::replication(live, &plan.replication, recorded.as_deref());
+    let arn = plan.resolved.source_bucket_arn();
+    let mut c = change(src, "replication configuration", &arn, action);
+    if action.changes() {
         // Both in S3's shape, the fields S3 reads back faithfully for the current one.
         c.current = live.map(|l| json!({
             "Role": l.role,
@@ -356,11 +318,12 @@ async fn replication_change(
     Ok(c)
 }
 
-/// What an Update to these properties would remove: every destination the live configuration
-/// (written by this resource) replicates to and the properties no longer name loses its rule
-/// (the configuration change above shows that), and this resource's statements in that
-/// bucket's policy and in its replica key's policy. Read through the destination role the
-/// properties give for that account, else the default one.
+/// What an Update to these properties would remove ([`diff::removed`], as an Update decides
+/// it): a destination the live configuration (written by this resource) replicates to and the
+/// properties no longer name loses its rule (the configuration change above shows that) and
+/// this resource's statements in that bucket's policy and its replica key's policy; a kept
+/// destination whose key changes loses the statement on its old key. Read through the
+/// destination role the properties give for that account, else the default one.
 async fn removal_changes(
     conn: &Connector,
     spec: &Spec,
@@ -368,19 +331,9 @@ async fn removal_changes(
     live: &LiveReplication,
 ) -> Result<Vec<Change>, ReconcileError> {
     let r = &plan.resolved;
-    let kept: Vec<&str> = plan
-        .replication
-        .rules
-        .iter()
-        .map(|x| x.destination.bucket.as_str())
-        .collect();
     let target = crate::doctor::live::Target::of_spec(spec, r.source_region.clone());
     let mut out = Vec::new();
-    for rule in live
-        .rules
-        .iter()
-        .filter(|x| !kept.contains(&x.destination_bucket.as_str()))
-    {
+    for rule in &live.rules {
         let bucket = rule.bucket_name();
         let unreadable = |why: String| ReconcileError::LiveStateUnreadable {
             what: format!("destination {bucket} of rule {}", rule.id),
@@ -390,6 +343,14 @@ async fn removal_changes(
             Some(a) => AccountId::parse(a).map_err(unreadable)?,
             None => r.source_account.clone(),
         };
+        let removed = diff::removed(account.as_str(), bucket, plan);
+        let old_key = rule
+            .replica_kms_key
+            .as_deref()
+            .filter(|k| !diff::key_kept(plan, k));
+        if removed == Removed::KeyOnly && old_key.is_none() {
+            continue;
+        }
         let (role, external_id) = target.destination_role(&account);
         let acct = crate::doctor::live::in_bucket_region(
             conn,
@@ -400,21 +361,23 @@ async fn removal_changes(
         )
         .await
         .map_err(|e| unreadable(e.to_string()))?;
-        let policy = acct.bucket_policy(bucket).await.or_else(|e| {
-            if e.is("NoSuchBucket") {
-                Ok(None)
-            } else {
-                Err(e)
-            }
-        })?;
-        out.extend(removed_statement(
-            &acct,
-            "bucket policy statement",
-            &bucket_arn(&acct, bucket),
-            policy,
-            &r.sid,
-        ));
-        if let Some(key) = &rule.replica_kms_key {
+        if removed == Removed::Destination {
+            let policy = acct.bucket_policy(bucket).await.or_else(|e| {
+                if e.is(crate::aws::Code::NoSuchBucket) {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            })?;
+            out.extend(removed_statement(
+                &acct,
+                "bucket policy statement",
+                &bucket_arn(&acct, bucket),
+                policy.as_deref(),
+                &r.sid,
+            ));
+        }
+        if let Some(key) = old_key {
             let policy = match acct.key_policy(key).await {
                 Ok(p) => Some(p),
                 Err(e) if e.kind == crate::aws::ErrorKind::NotFound => None,
@@ -424,7 +387,7 @@ async fn removal_changes(
                 &acct,
                 "key policy statement",
                 key,
-                policy,
+                policy.as_deref(),
                 &r.sid,
             ));
         }
@@ -437,13 +400,10 @@ fn removed_statement(
     acct: &Account,
     what: &str,
     resource: &str,
-    policy: Option<String>,
+    policy: Option<&str>,
     sid: &str,
 ) -> Option<Change> {
-    let current = policy
-        .as_deref()
-        .and_then(|p| PolicyDocument::parse(p).ok())
-        .and_then(|d| d.get(sid))?;
+    let current = diff::current_statement(policy, sid)?;
     let mut c = change(acct, &format!("{what} {sid}"), resource, Action::Remove);
     c.current = Some(current);
     Some(c)

@@ -303,10 +303,11 @@ fn plan_prints_the_replication_configuration_in_s3s_shape() {
         d["Metrics"],
         json!({"Status": "Enabled", "EventThreshold": {"Minutes": 15}})
     );
-    assert!(d["EncryptionConfiguration"]["ReplicaKmsKeyID"]
-        .as_str()
-        .unwrap()
-        .starts_with("arn:aws:kms:us-west-2:222222222222:key/"));
+    // A key Create would make: named by the ARN of its alias until it exists.
+    assert_eq!(
+        d["EncryptionConfiguration"]["ReplicaKmsKeyID"],
+        "arn:aws:kms:us-west-2:222222222222:alias/s3-replication/data/backup"
+    );
     assert_eq!(
         c["Rules"][1]["Filter"],
         json!({"Tag": {"Key": "team", "Value": "a"}})

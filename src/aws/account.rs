@@ -61,6 +61,11 @@ impl Account {
         }
     }
 
+    /// Every call made through these clients (and any sharing their log), in order.
+    pub fn calls(&self) -> Vec<super::Call> {
+        self.log.calls()
+    }
+
     /// Takes one call slot for a sequence of calls that must follow each other closely (see
     /// [`InFlight`]): returns these clients with calls that take no further slot, and the slot.
     pub async fn reserve_slot(&self) -> (Account, Slot) {

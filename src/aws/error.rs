@@ -21,6 +21,50 @@ pub enum ErrorKind {
     Invalid,
 }
 
+/// The AWS error codes the provider decides on beyond their [`ErrorKind`], each with the code
+/// AWS sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    /// S3: the bucket does not exist (where a policy or configuration was asked for).
+    NoSuchBucket,
+    /// S3 CreateBucket: it exists and is ours already.
+    BucketAlreadyOwnedByYou,
+    /// S3: the bucket has no Object Lock configuration.
+    ObjectLockConfigurationNotFound,
+    /// IAM CreateRole: a role with this name exists.
+    EntityAlreadyExists,
+    /// KMS CreateAlias: the alias exists.
+    AliasAlreadyExists,
+    /// KMS: the key's state forbids the call (pending deletion, disabled).
+    KeyInvalidState,
+    /// Organizations: the account is in no organization.
+    OrganizationsNotInUse,
+    /// KMS PutKeyPolicy refused the document.
+    MalformedKeyPolicy,
+    /// S3 PutBucketPolicy refused the document.
+    MalformedBucketPolicy,
+    InvalidArgument,
+    InvalidRequest,
+}
+
+impl Code {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Code::NoSuchBucket => "NoSuchBucket",
+            Code::BucketAlreadyOwnedByYou => "BucketAlreadyOwnedByYou",
+            Code::ObjectLockConfigurationNotFound => "ObjectLockConfigurationNotFoundError",
+            Code::EntityAlreadyExists => "EntityAlreadyExists",
+            Code::AliasAlreadyExists => "AlreadyExistsException",
+            Code::KeyInvalidState => "KMSInvalidStateException",
+            Code::OrganizationsNotInUse => "AWSOrganizationsNotInUseException",
+            Code::MalformedKeyPolicy => "MalformedPolicyDocumentException",
+            Code::MalformedBucketPolicy => "MalformedPolicy",
+            Code::InvalidArgument => "InvalidArgument",
+            Code::InvalidRequest => "InvalidRequest",
+        }
+    }
+}
+
 /// One AWS operation as the provider uses it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Op {
@@ -92,8 +136,9 @@ impl fmt::Display for AwsErrorDetail {
 }
 
 impl AwsErrorDetail {
-    pub fn is(&self, code: &str) -> bool {
-        self.code == code
+    /// Whether AWS answered with `code`.
+    pub fn is(&self, code: Code) -> bool {
+        self.code == code.as_str()
     }
 
     fn advice(&self) -> Option<String> {

@@ -11,11 +11,13 @@ mod kms;
 mod objects;
 mod organizations;
 mod s3;
+#[cfg(test)]
+pub mod stub;
 
 pub use account::Account;
 pub use calls::{Call, CallLog};
 pub use connect::{tuned, Connector, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_SETTLE, SESSION_NAME};
-pub use error::{from_sdk, AwsError, AwsErrorDetail, ErrorKind, Op};
+pub use error::{from_sdk, AwsError, AwsErrorDetail, Code, ErrorKind, Op};
 pub use iam::RoleInfo;
 pub use in_flight::{InFlight, Slot, MAX_CALLS_IN_FLIGHT};
 pub use kms::KeyInfo;

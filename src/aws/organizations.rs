@@ -31,7 +31,7 @@ impl Account {
                 .organization
                 .and_then(|o| o.id)
                 .map_or(Membership::None, Membership::Member)),
-            Err(e) if e.is("AWSOrganizationsNotInUseException") => Ok(Membership::None),
+            Err(e) if e.is(super::Code::OrganizationsNotInUse) => Ok(Membership::None),
             Err(e) if e.kind == super::ErrorKind::AccessDenied => {
                 Ok(Membership::Unknown(format!("{}: {}", e.code, e.message)))
             }

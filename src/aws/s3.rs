@@ -122,6 +122,13 @@ pub struct DefaultEncryption {
     pub bucket_key: bool,
 }
 
+impl DefaultEncryption {
+    /// Whether this is SSE-KMS with exactly `key`.
+    pub fn is_kms_with(&self, key: &str) -> bool {
+        self.algorithm == "aws:kms" && self.kms_key.as_deref() == Some(key)
+    }
+}
+
 fn arn(bucket: &str) -> String {
     format!("arn:aws:s3:::{bucket}")
 }
@@ -185,7 +192,7 @@ impl Account {
                 .is_some_and(|e| e.as_str() == "Enabled")),
             Err(e)
                 if e.kind == ErrorKind::NotFound
-                    || e.is("ObjectLockConfigurationNotFoundError") =>
+                    || e.is(super::Code::ObjectLockConfigurationNotFound) =>
             {
                 Ok(false)
             }
@@ -420,7 +427,7 @@ impl Account {
             );
         }
         match self.call(CREATE_BUCKET, &arn(bucket), req.send()).await {
-            Err(e) if e.is("BucketAlreadyOwnedByYou") => Ok(()),
+            Err(e) if e.is(super::Code::BucketAlreadyOwnedByYou) => Ok(()),
             other => other.map(drop),
         }
     }

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use serde_json::{json, Value};
 
 use super::{cli_region, connector, fail, read_properties, PlanArgs};
-use crate::plan::{Plan, Resolved};
-use crate::spec::{self, AccountId, DestinationKey, Region, SourceKey};
+use crate::plan::{KeyRef, Keys, Plan, Resolved};
+use crate::spec::{self, AccountId, Region, SourceKey};
 
 /// Stands for the source account when `--source-account` is not given (announced).
 const PLACEHOLDER_ACCOUNT: &str = "111111111111";
@@ -55,7 +55,7 @@ fn inputs(args: &PlanArgs) -> Result<(AccountId, Option<Region>, spec::Spec), St
     Ok((account, region, spec))
 }
 
-/// `plan`: pure, no AWS call; what only AWS knows (keys Create would make) is a placeholder.
+/// `plan`: pure, no AWS call; keys Create would make are named by their alias ARN.
 pub fn print(args: &PlanArgs) -> ExitCode {
     let (account, region, spec) = match inputs(args) {
         Ok(x) => x,
@@ -70,24 +70,12 @@ pub fn print(args: &PlanArgs) -> ExitCode {
             Region::parse(DEFAULT_REGION).expect("a valid region")
         }
     };
-    let placeholder = crate::plan::names::key_placeholder;
-    let source_key = match (&spec.source.kms_key, &args.source_key) {
-        (_, Some(k)) => Some(k.clone()),
-        (SourceKey::Existing(k), None) => Some(k.to_string()),
-        (SourceKey::Create, None) => Some(placeholder(&account, &region)),
-        (SourceKey::Discover, None) => None,
-    };
-    let dest_keys: Vec<Option<String>> = spec
-        .destinations
-        .iter()
-        .map(|d| match &d.kms_key {
-            DestinationKey::Create => Some(placeholder(&d.account, &d.region)),
-            DestinationKey::Existing(k) => Some(k.to_string()),
-            DestinationKey::None => None,
-        })
-        .collect();
-    let resolved = Resolved::new(&spec, account, region, source_key);
-    match Plan::build(&spec, resolved, &dest_keys) {
+    let mut keys = Keys::from_spec(&spec, &account, &region, None);
+    if let Some(k) = &args.source_key {
+        keys.source = Some(KeyRef::Existing(k.clone()));
+    }
+    let resolved = Resolved::new(&spec, account, region);
+    match Plan::build(&spec, resolved, &keys) {
         Ok(plan) => {
             println!(
                 "{}",

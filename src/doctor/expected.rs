@@ -56,9 +56,9 @@ pub fn snapshot_from_plan(plan: &Plan) -> Snapshot {
             region: arn_region(arn).unwrap_or_default().to_owned(),
         }
     };
-    let source_key = r.source_key.as_ref().map(|arn| {
+    let source_key = plan.source_key().map(|arn| {
         key(
-            arn,
+            &arn,
             r.source_account.as_str(),
             plan.source_key_statement
                 .iter()

@@ -2,6 +2,7 @@
 //! (source account and region, key ARNs). No async, no SDK: everything here can be printed and
 //! unit-tested.
 
+pub mod key_ref;
 pub mod names;
 pub mod policy;
 pub mod policy_doc;
@@ -12,7 +13,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::spec::{AccountId, BucketName, DestinationKey, KeyRemoval, Region, RoleArn, Spec};
+use crate::spec::{AccountId, BucketName, KeyRemoval, Region, RoleArn, Spec};
+pub use key_ref::{KeyRef, Keys};
 pub use replication::{Filter, ReplicationConfig, Rule, RuleDestination};
 
 /// IAM's limit on the inline policies of one role, whitespace excluded.
@@ -36,15 +38,14 @@ pub enum PlanError {
     RolePolicyTooLarge { size: usize },
 }
 
-/// Facts found at run time that the plan depends on.
+/// The names the plan derives from the source account and region, and the request's facts
+/// (owner, boundary, previous role). Keys are not here: see [`Keys`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolved {
     pub partition: String,
     pub source_account: AccountId,
     pub source_region: Region,
     pub source_bucket: BucketName,
-    /// The key source objects are encrypted with, if SSE-KMS.
-    pub source_key: Option<String>,
     pub role_name: String,
     pub role_arn: RoleArn,
     /// Sid of every statement this resource adds to shared policies.
@@ -103,12 +104,7 @@ impl Record {
 }
 
 impl Resolved {
-    pub fn new(
-        spec: &Spec,
-        source_account: AccountId,
-        source_region: Region,
-        source_key: Option<String>,
-    ) -> Self {
+    pub fn new(spec: &Spec, source_account: AccountId, source_region: Region) -> Self {
         let partition = source_region.partition().to_owned();
         let bucket = spec.source.bucket.clone();
         let role_name = spec
@@ -123,7 +119,6 @@ impl Resolved {
             source_account,
             source_region,
             source_bucket: bucket,
-            source_key,
             role_name,
             role_arn,
             organization_id: spec.organization_id.clone(),
@@ -163,12 +158,7 @@ impl Resolved {
 
     /// Notes the role `old` (an Update's old properties, same source) named, if it differs.
     pub fn with_previous(mut self, old: &Spec) -> Self {
-        let before = Self::new(
-            old,
-            self.source_account.clone(),
-            self.source_region.clone(),
-            None,
-        );
+        let before = Self::new(old, self.source_account.clone(), self.source_region.clone());
         if before.role_arn != self.role_arn {
             self.previous_role_arn = Some(before.role_arn);
         }
@@ -279,10 +269,14 @@ pub struct KeyStatement {
     pub exclusive: bool,
 }
 
-/// Everything Create/Update converges to.
+/// Everything Create/Update converges to. Built once from the properties and the facts the
+/// check phase read, before anything is written: every grant, statement and rule comes from
+/// [`Plan::build`]. Keys Create makes are named by their alias ([`KeyRef::ToCreate`]) until
+/// apply has made them and [`Plan::bind`]s their ARNs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
     pub resolved: Resolved,
+    pub keys: Keys,
     pub trust_policy: Value,
     pub role_policy: Value,
     pub source_key_statement: Option<KeyStatement>,
@@ -293,22 +287,26 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Builds the desired state; `dest_keys[i]` is the resolved replica key of destination `i`.
-    pub fn build(
-        spec: &Spec,
-        resolved: Resolved,
-        dest_keys: &[Option<String>],
-    ) -> Result<Plan, PlanError> {
-        let destinations = destination_plans(spec, &resolved, dest_keys)?;
-        let role_policy = policy::role_policy(&resolved, &destinations);
-        let size = compact_len(&role_policy);
+    /// Builds the desired state for `spec` with `keys` (the source key, and each destination's
+    /// replica key in order).
+    pub fn build(spec: &Spec, resolved: Resolved, keys: &Keys) -> Result<Plan, PlanError> {
+        let source_key = keys.source.as_ref().map(KeyRef::name);
+        let destinations = destination_plans(spec, &resolved, source_key.as_deref(), keys)?;
+        let role_policy = policy::role_policy(&resolved, source_key.as_deref(), &destinations);
+        // Sized as it will be written: with keys Create makes named by their ARNs, each once.
+        let size = keys
+            .distinct()
+            .iter()
+            .fold(compact_len(&role_policy), |n, k| {
+                n + k.bound_len() - k.name().len()
+            });
         if size > ROLE_POLICY_LIMIT {
             return Err(PlanError::RolePolicyTooLarge { size });
         }
         Ok(Plan {
             trust_policy: policy::trust_policy(&resolved),
             role_policy,
-            source_key_statement: resolved.source_key.as_ref().map(|key| KeyStatement {
+            source_key_statement: source_key.as_ref().map(|key| KeyStatement {
                 dest_index: 0,
                 account: resolved.source_account.clone(),
                 region: resolved.source_region.clone(),
@@ -316,28 +314,25 @@ impl Plan {
                 sid: resolved.sid.clone(),
                 statement: policy::source_key_statement(&resolved),
                 shared: false,
-                exclusive: spec.source.kms_key == crate::spec::SourceKey::Create,
+                exclusive: spec.source.kms_key.creates(),
             }),
             bucket_statements: bucket_statements(&resolved, &destinations),
             key_statements: key_statements(spec, &resolved, &destinations),
-            replication: replication_config(spec, &resolved, &destinations),
+            replication: replication_config(spec, &resolved, source_key.is_some(), &destinations),
             destinations,
+            keys: keys.clone(),
             resolved,
         })
     }
 
-    /// The destination bucket-policy statements, which depend on no key: known before any key
-    /// is created, so they can be written while keys are made. Equal to those of
-    /// [`Plan::build`] for the same spec and names.
-    pub fn bucket_statements(spec: &Spec, resolved: &Resolved) -> Vec<BucketStatement> {
-        let keyless = Resolved {
-            source_key: None,
-            ..resolved.clone()
-        };
-        let none = vec![None; spec.destinations.len()];
-        destination_plans(spec, &keyless, &none)
-            .map(|d| bucket_statements(&keyless, &d))
-            .unwrap_or_default()
+    /// The same plan with the keys apply has made: every document names them by ARN.
+    pub fn bind(&self, spec: &Spec, keys: &Keys) -> Result<Plan, PlanError> {
+        Plan::build(spec, self.resolved.clone(), keys)
+    }
+
+    /// The source key's name in the documents (its ARN, or its alias ARN before Create makes it).
+    pub fn source_key(&self) -> Option<String> {
+        self.keys.source.as_ref().map(KeyRef::name)
     }
 
     /// `Data` of the response, readable with `Fn::GetAtt`.
@@ -356,7 +351,7 @@ impl Plan {
             ),
             (
                 "SourceKmsKeyArn".to_owned(),
-                self.resolved.source_key.clone().unwrap_or_default(),
+                self.source_key().unwrap_or_default(),
             ),
             (
                 "DestinationKmsKeyArns".to_owned(),
@@ -379,28 +374,23 @@ impl Plan {
     }
 }
 
+/// Each destination with its replica key. SSE-KMS source objects need one for every rule.
 fn destination_plans(
     spec: &Spec,
     r: &Resolved,
-    dest_keys: &[Option<String>],
+    source_key: Option<&str>,
+    keys: &Keys,
 ) -> Result<Vec<DestinationPlan>, PlanError> {
     spec.destinations
         .iter()
         .enumerate()
         .map(|(index, d)| {
-            let kms_key = dest_keys
-                .get(index)
-                .cloned()
-                .flatten()
-                .or_else(|| match &d.kms_key {
-                    DestinationKey::Existing(k) => Some(k.to_string()),
-                    _ => None,
-                });
-            if let (Some(src_key), None) = (&r.source_key, &kms_key) {
+            let kms_key = keys.destination(index).map(KeyRef::name);
+            if let (Some(src_key), None) = (source_key, &kms_key) {
                 return Err(PlanError::ReplicaKeyRequired {
                     index,
                     bucket: r.source_bucket.to_string(),
-                    key: src_key.clone(),
+                    key: src_key.to_owned(),
                     account: d.account.to_string(),
                     region: d.region.to_string(),
                 });
@@ -472,8 +462,7 @@ fn key_statements(spec: &Spec, r: &Resolved, dests: &[DestinationPlan]) -> Vec<K
     grouped
         .into_iter()
         .map(|(d, buckets)| {
-            let exclusive =
-                buckets.len() == 1 && spec.destinations[d.index].kms_key == DestinationKey::Create;
+            let exclusive = buckets.len() == 1 && spec.destinations[d.index].kms_key.creates();
             let (sid, statement) = match &r.organization_id {
                 Some(org) => (
                     names::organization_key_sid(&d.bucket),
@@ -503,7 +492,12 @@ fn key_statements(spec: &Spec, r: &Resolved, dests: &[DestinationPlan]) -> Vec<K
         .collect()
 }
 
-fn replication_config(spec: &Spec, r: &Resolved, dests: &[DestinationPlan]) -> ReplicationConfig {
+fn replication_config(
+    spec: &Spec,
+    r: &Resolved,
+    sse_kms_source: bool,
+    dests: &[DestinationPlan],
+) -> ReplicationConfig {
     let rules = spec
         .destinations
         .iter()
@@ -513,7 +507,7 @@ fn replication_config(spec: &Spec, r: &Resolved, dests: &[DestinationPlan]) -> R
             priority: d.priority,
             filter: Filter::new(d.prefix.as_deref(), &d.tags),
             delete_marker_replication: d.delete_marker_replication,
-            sse_kms_encrypted_objects: r.source_key.is_some(),
+            sse_kms_encrypted_objects: sse_kms_source,
             replica_modifications: d.replica_modifications,
             destination: RuleDestination {
                 bucket: p.bucket_arn.clone(),

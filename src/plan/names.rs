@@ -132,17 +132,6 @@ pub fn physical_id(account: &AccountId, region: &Region, bucket: &BucketName) ->
 }
 
 /// Prefix of the PhysicalResourceId given to a Create that failed before anything was made.
-/// Stands in for the id of a key Create has not made yet (`plan`, `plan --diff`).
-pub const KEY_PLACEHOLDER_ID: &str = "(created-by-Create)";
-
-/// The ARN of a key Create would make in `account`/`region`, before it exists.
-pub fn key_placeholder(account: &crate::spec::AccountId, region: &crate::spec::Region) -> String {
-    format!(
-        "arn:{}:kms:{region}:{account}:key/{KEY_PLACEHOLDER_ID}",
-        region.partition()
-    )
-}
-
 pub const NOTHING_CREATED_PREFIX: &str = "s3-replication-not-created:";
 
 #[cfg(test)]

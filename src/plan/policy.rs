@@ -135,7 +135,7 @@ pub fn trust_policy(r: &Resolved) -> Value {
 /// The replication role's inline policy: exactly what replication exercises, on exact ARNs,
 /// for the objects the rules cover (their prefixes), `s3:ReplicateDelete` only where delete
 /// markers are replicated.
-pub fn role_policy(r: &Resolved, dests: &[DestinationPlan]) -> Value {
+pub fn role_policy(r: &Resolved, source_key: Option<&str>, dests: &[DestinationPlan]) -> Value {
     let src = r.source_bucket_arn();
     let source_objects = scope::objects(&src, dests.iter().map(|d| d.prefix.as_deref()));
     let mut statements = vec![
@@ -161,10 +161,10 @@ pub fn role_policy(r: &Resolved, dests: &[DestinationPlan]) -> Value {
     if !overridden.is_empty() {
         statements.push(json!({"Sid": "OverrideReplicaOwner", "Effect": "Allow", "Action": OWNER_OVERRIDE_ACTION, "Resource": overridden}));
     }
-    if let Some(key) = &r.source_key {
+    if let Some(key) = source_key {
         statements.push(json!({
             "Sid": "DecryptSourceObjects", "Effect": "Allow", "Action": SOURCE_KEY_ACTIONS,
-            "Resource": key.as_str(),
+            "Resource": key,
             "Condition": kms_conditions(r.source_region.as_str(), s3_contexts(&src))
         }));
     }

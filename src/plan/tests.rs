@@ -44,17 +44,26 @@ fn build(spec: &Spec) -> Plan {
         spec,
         AccountId::parse("111111111111").unwrap(),
         Region::parse("eu-west-1").unwrap(),
-        Some("arn:aws:kms:eu-west-1:111111111111:key/src".into()),
     );
     Plan::build(
         spec,
         r,
-        &[
-            Some("arn:aws:kms:us-west-2:222222222222:key/k-a".into()),
-            None,
-        ],
+        &keys(
+            spec,
+            Some("arn:aws:kms:eu-west-1:111111111111:key/src".into()),
+            &[
+                Some("arn:aws:kms:us-west-2:222222222222:key/k-a".into()),
+                None,
+            ],
+        ),
     )
     .unwrap()
+}
+
+/// Keys that exist, given as the tests name them.
+fn keys(spec: &Spec, source: Option<String>, dests: &[Option<String>]) -> Keys {
+    let dests: Vec<Option<&str>> = dests.iter().map(Option::as_deref).collect();
+    Keys::known(spec, source.as_deref(), &dests)
 }
 
 fn statements(doc: &Value) -> Vec<Value> {
@@ -261,17 +270,23 @@ fn sse_kms_source_requires_a_replica_key() {
         &spec,
         AccountId::parse("111111111111").unwrap(),
         Region::parse("eu-west-1").unwrap(),
-        Some("arn:aws:kms:eu-west-1:111111111111:key/src".into()),
     );
-    let err = Plan::build(&spec, r.clone(), &[None]).unwrap_err();
+    let err = Plan::build(
+        &spec,
+        r.clone(),
+        &keys(
+            &spec,
+            Some("arn:aws:kms:eu-west-1:111111111111:key/src".into()),
+            &[None],
+        ),
+    )
+    .unwrap_err();
     assert!(
         err.to_string()
             .contains("Destinations[0].KmsKeyArn is required"),
         "{err}"
     );
-    let mut plain = r;
-    plain.source_key = None;
-    let p = Plan::build(&spec, plain, &[None]).unwrap();
+    let p = Plan::build(&spec, r, &keys(&spec, None, &[None])).unwrap();
     assert!(!p.replication.rules[0].sse_kms_encrypted_objects);
     assert!(p.key_statements.is_empty() && p.source_key_statement.is_none());
     assert!(!p.role_policy.to_string().contains("kms:"));
@@ -286,9 +301,8 @@ fn same_account_destination_keeps_ownership_and_omits_account() {
         &spec,
         AccountId::parse("111111111111").unwrap(),
         Region::parse("eu-west-1").unwrap(),
-        None,
     );
-    let p = Plan::build(&spec, r, &[None]).unwrap();
+    let p = Plan::build(&spec, r, &keys(&spec, None, &[None])).unwrap();
     let d = &p.replication.rules[0].destination;
     assert!(!d.owner_override && d.account.is_none());
     assert!(!p.role_policy.to_string().contains("OwnerOverride"));
@@ -304,9 +318,17 @@ fn role_policy_limit_fails_clearly_before_iam_does() {
         &spec,
         AccountId::parse("111111111111").unwrap(),
         Region::parse("eu-west-1").unwrap(),
-        Some("arn:aws:kms:eu-west-1:111111111111:key/src".into()),
     );
-    let err = Plan::build(&spec, r, &vec![None; 200]).unwrap_err();
+    let err = Plan::build(
+        &spec,
+        r,
+        &keys(
+            &spec,
+            Some("arn:aws:kms:eu-west-1:111111111111:key/src".into()),
+            &vec![None; 200],
+        ),
+    )
+    .unwrap_err();
     assert!(
         matches!(err, PlanError::RolePolicyTooLarge { size } if size > ROLE_POLICY_LIMIT),
         "{err}"
@@ -323,9 +345,8 @@ fn fifty_destinations_fit_the_role_policy() {
         &spec,
         AccountId::parse("111111111111").unwrap(),
         Region::parse("eu-west-1").unwrap(),
-        None,
     );
-    let p = Plan::build(&spec, r, &vec![None; 50]).unwrap();
+    let p = Plan::build(&spec, r, &keys(&spec, None, &vec![None; 50])).unwrap();
     assert!(compact_len(&p.role_policy) <= ROLE_POLICY_LIMIT);
     assert_eq!(p.bucket_statements.len(), 50);
 }
@@ -366,9 +387,8 @@ fn organization_mode_writes_identical_statements_for_every_source() {
             &spec,
             AccountId::parse(account).unwrap(),
             Region::parse("eu-west-1").unwrap(),
-            None,
         );
-        Plan::build(&spec, r, &[None]).unwrap()
+        Plan::build(&spec, r, &keys(&spec, None, &[None])).unwrap()
     };
     let a = plan_for("source-a", "111111111111");
     let b = plan_for("source-b", "444444444444");
@@ -413,10 +433,26 @@ fn organization_id_is_validated() {
 
 #[test]
 fn bucket_statements_are_known_before_any_key() {
-    let plan = build(&two_destinations());
-    let early = Plan::bucket_statements(&two_destinations(), &plan.resolved);
+    // Before apply: the created key is named by its alias; binding it changes no bucket
+    // statement (they are written while keys are made) and names the key's ARN everywhere.
+    let spec = two_destinations();
+    let r = build(&spec).resolved;
+    let acct = AccountId::parse("111111111111").unwrap();
+    let desired = Plan::build(
+        &spec,
+        r.clone(),
+        &Keys::from_spec(&spec, &acct, &r.source_region, None),
+    )
+    .unwrap();
+    let alias = "arn:aws:kms:us-west-2:222222222222:alias/s3-replication/src-bucket/dst-a";
+    assert!(desired.role_policy.to_string().contains(alias));
+    assert_eq!(desired.key_statements[0].key_arn, alias);
+    let plan = build(&spec);
+    let early = desired.bucket_statements;
     assert_eq!(early.len(), 2);
     assert_eq!(early, plan.bucket_statements);
+    assert!(!plan.role_policy.to_string().contains("alias/"));
+    assert!(plan.keys.bound() && !desired.keys.bound());
 
     let org = spec_of(json!({
         "SourceBucket": "src-bucket", "OrganizationId": "o-a1b2c3d4e5",
@@ -425,17 +461,80 @@ fn bucket_statements_are_known_before_any_key() {
             {"Bucket": "dst-a", "AccountId": "222222222222", "Region": "us-west-2", "Prefix": "b/", "Priority": "2", "Id": "second", "KmsKeyArn": "Create"}
         ]
     }));
-    let r = Resolved::new(
+    let r = Resolved::new(&org, acct.clone(), Region::parse("eu-west-1").unwrap());
+    let desired = Plan::build(
         &org,
-        AccountId::parse("111111111111").unwrap(),
-        Region::parse("eu-west-1").unwrap(),
-        Some("arn:aws:kms:eu-west-1:111111111111:key/src".into()),
-    );
+        r,
+        &Keys::from_spec(
+            &org,
+            &acct,
+            &Region::parse("eu-west-1").unwrap(),
+            Some("arn:aws:kms:eu-west-1:111111111111:key/src".into()),
+        ),
+    )
+    .unwrap();
     let key = Some("arn:aws:kms:us-west-2:222222222222:key/k-a".to_owned());
-    let plan = Plan::build(&org, r, &[key.clone(), key]).unwrap();
-    let early = Plan::bucket_statements(&org, &plan.resolved);
+    let plan = desired
+        .bind(
+            &org,
+            &keys(
+                &org,
+                Some("arn:aws:kms:eu-west-1:111111111111:key/src".into()),
+                &[key.clone(), key],
+            ),
+        )
+        .unwrap();
+    let early = desired.bucket_statements;
     assert_eq!(early.len(), 1, "one statement per bucket");
     assert_eq!(early, plan.bucket_statements);
+}
+
+#[test]
+fn a_plan_near_the_role_policy_limit_is_sized_with_created_keys_bound() {
+    // Long bucket names make long aliases: the limit applies to the policy IAM will store,
+    // which names each created key by its (shorter) ARN. Around the limit, the plan with keys
+    // to create and the bound one must agree.
+    let long = |c: char| std::iter::repeat_n(c, 60).collect::<String>();
+    let acct = AccountId::parse("111111111111").unwrap();
+    let region = Region::parse("eu-west-1").unwrap();
+    let mut crossed_with_aliases_only = 0;
+    for n in 15..30 {
+        let dests: Vec<Value> = (0..n)
+            .map(|i| json!({"Bucket": format!("{}{i:02}", long('d')), "AccountId": "222222222222", "Region": "us-west-2", "KmsKeyArn": "Create"}))
+            .collect();
+        let spec = spec_of(json!({"SourceBucket": long('s'), "Destinations": dests}));
+        let r = Resolved::new(&spec, acct.clone(), region.clone());
+        let desired = Plan::build(
+            &spec,
+            r.clone(),
+            &Keys::from_spec(&spec, &acct, &region, None),
+        );
+        let bound: Vec<Option<String>> = (0..n)
+            .map(|i| Some(format!("arn:aws:kms:us-west-2:222222222222:key/{i:036}")))
+            .collect();
+        let plan = Plan::build(&spec, r, &keys(&spec, None, &bound));
+        match (&desired, &plan) {
+            (Ok(d), Ok(p)) => {
+                assert!(compact_len(&p.role_policy) <= ROLE_POLICY_LIMIT);
+                if compact_len(&d.role_policy) > ROLE_POLICY_LIMIT {
+                    crossed_with_aliases_only += 1;
+                }
+            }
+            (
+                Err(PlanError::RolePolicyTooLarge { size: a }),
+                Err(PlanError::RolePolicyTooLarge { size: b }),
+            ) => {
+                assert_eq!(a, b, "sized as bound")
+            }
+            other => {
+                panic!("{n} destinations: the desired plan and the bound one disagree: {other:?}")
+            }
+        }
+    }
+    assert!(
+        crossed_with_aliases_only > 0,
+        "the test must cover plans only the aliases push over the limit"
+    );
 }
 
 #[test]
@@ -446,13 +545,13 @@ fn an_update_that_renames_the_role_still_owns_the_old_roles_configuration() {
         {"Bucket": "dst-a", "AccountId": "222222222222", "Region": "us-west-2"}]}));
     let mut renamed = old.clone();
     renamed.replication_role_name = Some("renamed".to_owned());
-    let r = Resolved::new(&renamed, acct.clone(), region.clone(), None).with_previous(&old);
-    let before = Resolved::new(&old, acct.clone(), region.clone(), None);
+    let r = Resolved::new(&renamed, acct.clone(), region.clone()).with_previous(&old);
+    let before = Resolved::new(&old, acct.clone(), region.clone());
     assert!(r.is_our_role(r.role_arn.as_str()));
     assert!(r.is_our_role(before.role_arn.as_str()));
     assert!(!r.is_our_role("arn:aws:iam::111111111111:role/someone-elses"));
     // Same name before and after: nothing extra is ours.
-    let same = Resolved::new(&old, acct, region, None).with_previous(&old);
+    let same = Resolved::new(&old, acct, region).with_previous(&old);
     assert_eq!(same.previous_role_arn, None);
 }
 
@@ -473,9 +572,8 @@ fn statements_follow_the_rules_prefix_and_delete_markers() {
         &spec,
         AccountId::parse("111111111111").unwrap(),
         Region::parse("eu-west-1").unwrap(),
-        None,
     );
-    let p = Plan::build(&spec, r, &[None, None, None]).unwrap();
+    let p = Plan::build(&spec, r, &keys(&spec, None, &[None, None, None])).unwrap();
     assert_eq!(p.bucket_statements.len(), 2, "one statement per bucket");
     let a = &p.bucket_statements[0].statement;
     assert_eq!(a["Resource"], "arn:aws:s3:::dst-a/logs/*");
@@ -549,9 +647,11 @@ fn organization_statements_are_scoped_and_named_by_scope() {
             &spec,
             AccountId::parse("111111111111").unwrap(),
             Region::parse("eu-west-1").unwrap(),
-            None,
         );
-        Plan::build(&spec, r, &[None]).unwrap().bucket_statements[0].clone()
+        Plan::build(&spec, r, &keys(&spec, None, &[None]))
+            .unwrap()
+            .bucket_statements[0]
+            .clone()
     };
     let a = plan("111111111111/", false);
     assert_eq!(
@@ -637,7 +737,6 @@ fn the_role_records_its_owner_and_key_removal() {
         &spec,
         AccountId::parse("111111111111").unwrap(),
         Region::parse("eu-west-1").unwrap(),
-        None,
     )
     .for_request(Some(owner.clone()), None);
     let tags = r.role_tags();
@@ -652,7 +751,6 @@ fn the_role_records_its_owner_and_key_removal() {
         &spec,
         AccountId::parse("111111111111").unwrap(),
         Region::parse("eu-west-1").unwrap(),
-        None,
     );
     assert!(plain
         .role_tags()

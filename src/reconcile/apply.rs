@@ -8,9 +8,9 @@ use super::gate::Gate;
 use super::retry::until_propagated;
 use super::source::SourceFacts;
 use super::statements::{edit_bucket_policy, edit_key_policy_of, Edit, Written};
-use super::{destination, role, source, ReconcileError, DESTINATION_CONCURRENCY};
-use crate::aws::{Account, Connector, LiveReplication};
-use crate::plan::{Plan, ReplicationConfig, Resolved};
+use super::{destination, diff, role, source, ReconcileError, DESTINATION_CONCURRENCY};
+use crate::aws::{Account, Connector};
+use crate::plan::{KeyRef, Keys, Plan, Resolved};
 use crate::spec::{Destination, Spec};
 use crate::time::Deadline;
 
@@ -40,7 +40,7 @@ pub async fn resolve_source(
         .or_else(|| conn.home_region())
         .ok_or(ReconcileError::NoRegion)?;
     let acct = conn.source(spec.source.role_arn.as_ref(), &region).await?;
-    let resolved = Resolved::new(spec, acct.id.clone(), region, None);
+    let resolved = Resolved::new(spec, acct.id.clone(), region);
     Ok((acct, resolved))
 }
 
@@ -68,6 +68,23 @@ pub async fn connect_destinations(
     .await
 }
 
+/// What the read-only checks found, on both sides.
+#[derive(Debug, Clone)]
+pub struct Facts {
+    pub source: SourceFacts,
+    pub destinations: Vec<DestinationFacts>,
+}
+
+impl Facts {
+    /// The keys the plan names: those that exist, and those Create makes.
+    pub fn keys(&self) -> Keys {
+        Keys {
+            source: self.source.key.clone(),
+            destinations: self.destinations.iter().map(|d| d.key.clone()).collect(),
+        }
+    }
+}
+
 /// Step 1 of Create/Update: read-only checks everywhere before changing anything anywhere.
 /// Both sides run to the end so that the answer is deterministic: a source problem is
 /// reported first.
@@ -76,8 +93,8 @@ pub async fn check_all(
     spec: &Spec,
     resolved: &Resolved,
     dests: &[Account],
-) -> Result<(SourceFacts, Vec<DestinationFacts>), ReconcileError> {
-    let (src_facts, dest_facts) = futures::join!(
+) -> Result<Facts, ReconcileError> {
+    let (source, destinations) = futures::join!(
         source::check(src, spec, resolved),
         bounded(
             spec.destinations
@@ -86,53 +103,57 @@ pub async fn check_all(
                 .map(|(d, a)| destination::check(a, d, &spec.source.bucket))
         )
     );
-    Ok((src_facts?, dest_facts?))
+    Ok(Facts {
+        source: source?,
+        destinations: destinations?,
+    })
 }
 
 /// Converges everything to `spec`; returns the plan that now holds.
+///
+/// 1. Check (read only) and build the whole desired state, keys Create makes named by alias.
+/// 2. Create what is missing: source side (versioning, key, role) ∥ each destination; and
+///    meanwhile the destination bucket-policy statements, which need the role (their principal)
+///    and the bucket to exist, nothing else: their settle-and-verify overlaps key creation.
+/// 3. Bind the created keys into the plan, then grant: role policy and key policies.
+/// 4. Switch the replication configuration on once every grant is written (while writes to
+///    shared policies are still being verified against concurrent writers).
 pub async fn apply(
     conn: &Connector,
     spec: &Spec,
     src: &Account,
-    mut resolved: Resolved,
+    resolved: Resolved,
     deadline: Deadline,
 ) -> Result<Plan, ReconcileError> {
     let dests = connect_destinations(conn, spec).await?;
-    let source_bucket = &spec.source.bucket;
-    let (src_facts, dest_facts) = check_all(src, spec, &resolved, &dests).await?;
+    let facts = check_all(src, spec, &resolved, &dests).await?;
+    let desired = Plan::build(spec, resolved, &facts.keys())?;
 
-    // 2. Create what is missing: source side (versioning, key, role) ∥ each destination; and
-    //    meanwhile the destination bucket-policy statements, which need the role (their
-    //    principal) and the bucket to exist, nothing else: their settle-and-verify overlaps
-    //    versioning and key creation.
     let written = Written::new();
     let role_ready = Gate::new();
-    let bucket_ready: Vec<Gate> = dest_facts.iter().map(|_| Gate::new()).collect();
-    let trust = crate::plan::policy::trust_policy(&resolved);
-    let names = resolved.clone();
+    let bucket_ready: Vec<Gate> = facts.destinations.iter().map(|_| Gate::new()).collect();
     let source_side = async {
         let role = async {
-            role::ensure_role(src, &names, &trust).await?;
+            role::ensure_role(src, &desired.resolved, &desired.trust_policy).await?;
             role_ready.open();
             Ok(())
         };
-        let (key, ()) = futures::try_join!(source::prepare(src, spec, &src_facts), role)?;
+        let (key, ()) = futures::try_join!(source::prepare(src, spec, &facts.source), role)?;
         Ok::<_, ReconcileError>(key)
     };
     let dest_side = bounded(
         spec.destinations
             .iter()
             .zip(&dests)
-            .zip(&dest_facts)
+            .zip(&facts.destinations)
             .zip(&bucket_ready)
             .map(|(((d, a), f), bucket_exists)| {
-                destination::prepare(a, d, source_bucket, f, bucket_exists)
+                destination::prepare(a, d, &spec.source.bucket, f, bucket_exists)
             }),
     );
-    let bucket_statements = Plan::bucket_statements(spec, &resolved);
     let bucket_grants = async {
         role_ready.wait().await;
-        bounded(bucket_statements.iter().map(|b| async {
+        bounded(desired.bucket_statements.iter().map(|b| async {
             bucket_ready[b.dest_index].wait().await;
             let acct = &dests[b.dest_index];
             let edit = Edit::Upsert(&b.statement);
@@ -154,11 +175,14 @@ pub async fn apply(
         // stack in unoptimised builds.
         let (source_key, dest_keys) =
             futures::try_join!(Box::pin(source_side), Box::pin(dest_side))?;
-        resolved.source_key = source_key;
-        let plan = Plan::build(spec, resolved, &dest_keys)?;
-        // 3. Grants: role policy and key policies, independent of each other; and
-        // 4. the replication configuration, switched on once every grant is written (while
-        //    writes to shared policies are still being verified against concurrent writers).
+        let made = Keys {
+            source: source_key.map(KeyRef::Existing),
+            destinations: dest_keys
+                .into_iter()
+                .map(|k| k.map(KeyRef::Existing))
+                .collect(),
+        };
+        let plan = desired.bind(spec, &made)?;
         let grants = grant(src, &dests, &plan, deadline, &written);
         let all = written.all(grant_count(&plan));
         let switch_on = ensure_replication(src, spec, &plan, deadline, all);
@@ -222,25 +246,10 @@ async fn grant(
     Ok(())
 }
 
-/// Whether the live configuration has exactly the planned rules (id, priority, status,
-/// destination) under the planned role: the fields S3 reads back faithfully.
-pub fn same_rules(live: &LiveReplication, desired: &ReplicationConfig) -> bool {
-    live.role == desired.role
-        && live.rules.len() == desired.rules.len()
-        && desired.rules.iter().all(|d| {
-            live.rules.iter().any(|l| {
-                l.id == d.id
-                    && l.priority == Some(d.priority)
-                    && l.enabled
-                    && l.destination_bucket == d.destination.bucket
-            })
-        })
-}
-
 /// Writes the replication configuration unless the live one has the planned rules and was
 /// written from the same desired document (its digest is recorded on the role). Reads at once;
 /// writes only after `grants_written`. Retries while the new role is not yet usable by S3.
-async fn ensure_replication(
+pub(super) async fn ensure_replication(
     src: &Account,
     spec: &Spec,
     plan: &Plan,
@@ -251,9 +260,14 @@ async fn ensure_replication(
     let role_name = &plan.resolved.role_name;
     let digest = plan.replication.digest();
     let live = src.replication(bucket).await?;
-    if live.is_some_and(|l| same_rules(&l, &plan.replication))
-        && role::recorded_digest(src, role_name).await?.as_deref() == Some(digest.as_str())
-    {
+    // The digest is read only when the rules match (a changed configuration needs no read).
+    let recorded = match &live {
+        Some(l) if diff::same_rules(l, &plan.replication) => {
+            role::recorded_digest(src, role_name).await?
+        }
+        _ => None,
+    };
+    if !diff::replication(live.as_ref(), &plan.replication, recorded.as_deref()).changes() {
         return Ok(());
     }
     grants_written.await;

@@ -2,9 +2,8 @@
 //! lack. Never deletes a bucket, an object or a version, never suspends versioning; keys are
 //! only scheduled for deletion when they were created here and `KeyRemovalPolicy` is `Delete`.
 
-use std::collections::HashSet;
-
 use super::apply::{bounded, connect_destination};
+use super::diff::{self, Removed};
 use super::statements::{edit_bucket_policy, edit_key_policy, Edit};
 use super::{keys, role, ReconcileError};
 use crate::aws::{Account, Connector, ErrorKind};
@@ -46,17 +45,16 @@ pub async fn cleanup(
     }
     let key_removal = recorded_removal(record.as_ref(), spec.key_removal);
     let source_side = cleanup_source(&src, spec, &resolved, key_removal, deadline);
-    let none = HashSet::new();
     let dest_side = bounded(spec.destinations.iter().map(|d| {
         let (source, sid) = (&spec.source.bucket, resolved.sid.as_str());
         remove_destination(
-            Scope::Destination,
+            Removed::Destination,
             conn,
             source,
             d,
             sid,
             key_removal,
-            &none,
+            None,
             deadline,
         )
     }));
@@ -81,7 +79,7 @@ async fn foreign_owner(
     }
     let live = match src.replication(spec.source.bucket.as_str()).await {
         Ok(live) => live,
-        Err(e) if e.is("NoSuchBucket") => None,
+        Err(e) if e.is(crate::aws::Code::NoSuchBucket) => None,
         Err(e) => return Err(e.into()),
     };
     let Some(role_name) = live
@@ -126,14 +124,12 @@ async fn cleanup_source(
             src.delete_replication(bucket).await?
         }
         Ok(_) => {}
-        Err(e) if e.is("NoSuchBucket") => {}
+        Err(e) if e.is(crate::aws::Code::NoSuchBucket) => {}
         Err(e) => return Err(e.into()),
     }
     if let Some(key) = source_key_of(src, spec).await? {
         denied_is_inert(edit_key_policy(src, &key, &r.sid, Edit::Remove, deadline).await)?;
-        if spec.source.kms_key == SourceKey::Create
-            && matches!(key_removal, KeyRemoval::Delete { .. })
-        {
+        if spec.source.kms_key.creates() && matches!(key_removal, KeyRemoval::Delete { .. }) {
             // The bucket must not keep a default key that is about to be deleted.
             let enc = src.default_encryption(bucket).await.ok().flatten();
             if enc.is_some_and(|e| e.kms_key.as_deref() == Some(key.as_str())) {
@@ -162,7 +158,7 @@ async fn source_key_of(src: &Account, spec: &Spec) -> Result<Option<String>, Rec
                 None => None,
             },
             Ok(_) => None,
-            Err(e) if e.is("NoSuchBucket") => None,
+            Err(e) if e.is(crate::aws::Code::NoSuchBucket) => None,
             Err(e) => return Err(e.into()),
         },
     })
@@ -181,25 +177,18 @@ fn denied_is_inert(r: Result<(), ReconcileError>) -> Result<(), ReconcileError> 
     }
 }
 
-/// What of a destination to remove: everything, or only its key grant (the bucket is still a
-/// destination, with another key).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Scope {
-    Destination,
-    KeyOnly,
-}
-
-/// Removes our statements from one destination's bucket policy and key policy, and retires its
-/// key if this provider created it — unless a kept destination still uses that key.
+/// Removes our statements from one destination's bucket policy (unless `removed` is
+/// [`Removed::KeyOnly`]) and key policy, and retires its key if this provider created it —
+/// unless the plan an Update converged to (`kept`) still uses that key.
 #[allow(clippy::too_many_arguments)]
 async fn remove_destination(
-    scope: Scope,
+    removed: Removed,
     conn: &Connector,
     source: &BucketName,
     d: &Destination,
     sid: &str,
     removal: KeyRemoval,
-    keep_keys: &HashSet<&str>,
+    kept: Option<&Plan>,
     deadline: Deadline,
 ) -> Result<(), ReconcileError> {
     let acct = match connect_destination(conn, d).await {
@@ -209,7 +198,7 @@ async fn remove_destination(
         }
         other => other?,
     };
-    if scope == Scope::Destination {
+    if removed == Removed::Destination {
         denied_is_inert(
             edit_bucket_policy(&acct, d.bucket.as_str(), sid, Edit::Remove, deadline, None).await,
         )?;
@@ -220,9 +209,9 @@ async fn remove_destination(
         DestinationKey::Existing(k) => Some(k.to_string()),
         DestinationKey::Create => keys::find_created(&acct, &alias).await?,
     };
-    if let Some(key) = key.filter(|k| !keep_keys.contains(k.as_str())) {
+    if let Some(key) = key.filter(|k| !kept.is_some_and(|p| diff::key_kept(p, k))) {
         denied_is_inert(edit_key_policy(&acct, &key, sid, Edit::Remove, deadline).await)?;
-        if d.kms_key == DestinationKey::Create {
+        if d.kms_key.creates() {
             keys::retire_created(&acct, &alias, removal).await?;
         }
     }
@@ -241,46 +230,30 @@ pub async fn cleanup_removed(
     deadline: Deadline,
 ) -> Result<(), ReconcileError> {
     let r = &plan.resolved;
-    let kept_buckets: HashSet<(&str, &str)> = plan
-        .destinations
-        .iter()
-        .map(|d| (d.account.as_str(), d.bucket.as_str()))
-        .collect();
-    let kept_keys: HashSet<&str> = plan
-        .destinations
-        .iter()
-        .filter_map(|d| d.kms_key.as_deref())
-        .collect();
     // Dropped destinations lose everything; kept ones may have moved to another key.
     let removed = old.destinations.iter().map(|d| {
-        let kept = kept_buckets.contains(&(d.account.as_str(), d.bucket.as_str()));
-        (
-            if kept {
-                Scope::KeyOnly
-            } else {
-                Scope::Destination
-            },
-            d,
-        )
+        let removed = diff::removed(d.account.as_str(), d.bucket.as_str(), plan);
+        (removed, d)
     });
-    let removed = removed
-        .filter(|(scope, d)| *scope == Scope::Destination || d.kms_key != DestinationKey::None);
-    let dests = bounded(removed.map(|(scope, d)| {
+    let removed = removed.filter(|(removed, d)| {
+        *removed == Removed::Destination || d.kms_key != DestinationKey::None
+    });
+    let dests = bounded(removed.map(|(removed, d)| {
         remove_destination(
-            scope,
+            removed,
             conn,
             &old.source.bucket,
             d,
             &r.sid,
             new.key_removal,
-            &kept_keys,
+            Some(plan),
             deadline,
         )
     }));
     let source = async {
         if let Some(old_key) = source_key_of(src, old)
             .await?
-            .filter(|k| Some(k) != r.source_key.as_ref())
+            .filter(|k| Some(k) != plan.source_key().as_ref())
         {
             edit_key_policy(src, &old_key, &r.sid, Edit::Remove, deadline).await?;
         }

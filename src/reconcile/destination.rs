@@ -1,17 +1,19 @@
 //! One destination: its bucket (optionally created), versioning, and replica key.
 
 use super::gate::Gate;
-use super::keys;
 use super::ReconcileError;
+use super::{diff, keys};
 use crate::aws::Account;
 use crate::plan::names::destination_key_alias;
+use crate::plan::KeyRef;
 use crate::spec::{BucketName, Destination, DestinationKey};
 
 #[derive(Debug, Clone)]
 pub struct DestinationFacts {
     pub exists: bool,
     pub versioned: bool,
-    pub key: Option<String>,
+    /// The replica key: existing (named, or created earlier), or the one Create makes.
+    pub key: Option<KeyRef>,
 }
 
 /// Read-only checks: the bucket exists in the stated region (or will be created), the key is usable.
@@ -44,15 +46,19 @@ pub async fn check(
     let versioned =
         async { Ok::<_, ReconcileError>(exists && acct.versioning_enabled(bucket).await?) };
     let key = async {
-        match &d.kms_key {
-            DestinationKey::None => Ok(None),
-            DestinationKey::Existing(arn) => {
-                Ok(Some(keys::check_usable(acct, arn.as_str()).await?))
-            }
+        Ok::<_, ReconcileError>(match &d.kms_key {
+            DestinationKey::None => None,
+            DestinationKey::Existing(arn) => Some(KeyRef::Existing(
+                keys::check_usable(acct, arn.as_str()).await?,
+            )),
             DestinationKey::Create => {
-                keys::find_created(acct, &destination_key_alias(source, &d.bucket)).await
+                let found =
+                    keys::find_created(acct, &destination_key_alias(source, &d.bucket)).await?;
+                Some(KeyRef::found_or(found, || {
+                    KeyRef::destination_to_create(source, d)
+                }))
             }
-        }
+        })
     };
     let (versioned, key) = futures::join!(versioned, key);
     let (versioned, key) = (versioned?, key?);
@@ -80,7 +86,7 @@ pub(super) async fn prepare(
         bucket_exists.open();
         // An existing bucket: versioning and the key are independent.
         let versioning = async {
-            if !facts.versioned {
+            if diff::versioning(facts.versioned).changes() {
                 acct.enable_versioning(bucket).await?;
             }
             Ok(())
@@ -111,23 +117,21 @@ pub(super) async fn prepare(
     Ok(key)
 }
 
-/// The replica key: the known one, or (`Create`) ours.
+/// The replica key: the known one, or (`Create`) ours, made now if the check found none.
 async fn replica_key(
     acct: &Account,
     d: &Destination,
     source: &BucketName,
     facts: &DestinationFacts,
 ) -> Result<Option<String>, ReconcileError> {
-    match &d.kms_key {
-        DestinationKey::Create => {
-            let bucket = d.bucket.as_str();
-            let description = format!("Encrypts replicas from s3://{source} in s3://{bucket} (created by the Custom::S3Replication provider)");
-            let alias = destination_key_alias(source, &d.bucket);
-            let found = facts.key.as_deref();
-            Ok(Some(
-                keys::ensure_created(acct, &alias, &description, source, found).await?,
-            ))
-        }
-        _ => Ok(facts.key.clone()),
+    let found = facts.key.as_ref().and_then(KeyRef::arn);
+    if !d.kms_key.creates() {
+        return Ok(found.map(str::to_owned));
     }
+    let bucket = d.bucket.as_str();
+    let description = format!("Encrypts replicas from s3://{source} in s3://{bucket} (created by the Custom::S3Replication provider)");
+    let alias = destination_key_alias(source, &d.bucket);
+    Ok(Some(
+        keys::ensure_created(acct, &alias, &description, source, found).await?,
+    ))
 }

@@ -94,7 +94,7 @@ pub async fn ensure_created(
         futures::join!(acct.create_alias(alias, &arn), acct.enable_rotation(&arn));
     if let Err(e) = named {
         // A concurrent run created the alias first: retire our duplicate (it encrypts nothing).
-        if e.is("AlreadyExistsException") {
+        if e.is(crate::aws::Code::AliasAlreadyExists) {
             acct.schedule_key_deletion(&arn, 7).await?;
             let theirs = find_created(acct, alias).await?;
             let theirs = theirs.ok_or_else(|| {

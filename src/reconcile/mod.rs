@@ -6,6 +6,7 @@
 mod apply;
 mod cleanup;
 mod destination;
+pub mod diff;
 mod error;
 mod gate;
 mod keys;
@@ -15,7 +16,7 @@ mod source;
 mod statements;
 
 pub use apply::{
-    apply, check_all, connect_destination, connect_destinations, resolve_source, same_rules,
+    apply, check_all, connect_destination, connect_destinations, resolve_source, Facts,
 };
 pub use cleanup::{cleanup, cleanup_removed};
 pub use destination::DestinationFacts;
@@ -28,3 +29,6 @@ pub use source::SourceFacts;
 /// [`MAX_CALLS_IN_FLIGHT`](crate::aws::MAX_CALLS_IN_FLIGHT), so a destination waiting (settle
 /// time, propagation backoff) holds no call slot.
 pub const DESTINATION_CONCURRENCY: usize = 128;
+
+#[cfg(test)]
+mod tests;

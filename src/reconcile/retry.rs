@@ -5,21 +5,22 @@
 use std::future::Future;
 use std::time::Duration;
 
-use crate::aws::{AwsError, ErrorKind};
+use crate::aws::{AwsError, Code, ErrorKind};
 use crate::time::{backoff, Deadline};
 
 /// Whether `err` is how S3, KMS or IAM report a principal that is not visible yet.
 pub fn is_propagation_error(err: &AwsError) -> bool {
     let msg = err.message.to_ascii_lowercase();
-    match err.code.as_str() {
-        // KMS: "Policy contains a statement with one or more invalid principals."
-        "MalformedPolicyDocumentException" => msg.contains("principal"),
-        // S3 bucket policy: "Invalid principal in policy".
-        "MalformedPolicy" => msg.contains("principal"),
-        // S3 PutBucketReplication while the role is not yet usable.
-        "InvalidArgument" | "InvalidRequest" => msg.contains("role"),
-        _ => err.kind == ErrorKind::AccessDenied && msg.contains("passrole"),
+    // KMS: "Policy contains a statement with one or more invalid principals."; S3 bucket
+    // policy: "Invalid principal in policy".
+    if err.is(Code::MalformedKeyPolicy) || err.is(Code::MalformedBucketPolicy) {
+        return msg.contains("principal");
     }
+    // S3 PutBucketReplication while the role is not yet usable.
+    if err.is(Code::InvalidArgument) || err.is(Code::InvalidRequest) {
+        return msg.contains("role");
+    }
+    err.kind == ErrorKind::AccessDenied && msg.contains("passrole")
 }
 
 /// Time kept free before the deadline: no retry starts later than this.

@@ -2,15 +2,10 @@
 
 use serde_json::Value;
 
-use super::ReconcileError;
+use super::{diff, ReconcileError};
 use crate::aws::Account;
 use crate::plan::names::{tags, ROLE_PATH, ROLE_POLICY_NAME};
-use crate::plan::policy_doc::equivalent;
 use crate::plan::{Plan, Record, Resolved};
-
-fn same_document(current: &str, desired: &Value) -> bool {
-    serde_json::from_str::<Value>(current).is_ok_and(|c| equivalent(&c, desired))
-}
 
 /// Creates the role or brings its trust policy, permissions boundary and tags (ownership, the
 /// record of what Delete must undo) to the plan. A role with this name that this provider did
@@ -38,7 +33,9 @@ pub async fn ensure_role(
         );
         return match created.await {
             // A duplicate delivery of the same request created it a moment ago: converge it.
-            Err(e) if e.is("EntityAlreadyExists") => Box::pin(ensure_role(acct, r, trust)).await,
+            Err(e) if e.is(crate::aws::Code::EntityAlreadyExists) => {
+                Box::pin(ensure_role(acct, r, trust)).await
+            }
             other => other.map(drop).map_err(Into::into),
         };
     };
@@ -48,20 +45,16 @@ pub async fn ensure_role(
             account: acct.id.to_string(),
         });
     }
-    if let Some(boundary) = &r.permissions_boundary {
-        if role.permissions_boundary.as_deref() != Some(boundary.as_str()) {
+    if let Some(boundary) = r.permissions_boundary.as_deref() {
+        if diff::boundary(role.permissions_boundary.as_deref(), boundary).changes() {
             acct.put_permissions_boundary(&r.role_name, boundary)
                 .await?;
         }
     }
-    if !same_document(&role.trust_policy, trust) {
+    if diff::document(Some(&role.trust_policy), trust).changes() {
         acct.update_trust_policy(&r.role_name, &trust_text).await?;
     }
-    let retag: Vec<(&str, &str)> = desired
-        .iter()
-        .filter(|(k, v)| role.tag(k) != Some(v.as_str()))
-        .map(|(k, v)| (*k, v.as_str()))
-        .collect();
+    let retag = diff::role_tags(|k| role.tag(k), &desired);
     if !retag.is_empty() {
         acct.tag_role(&r.role_name, &retag).await?;
     }
@@ -100,7 +93,7 @@ pub fn check_owner(
 pub async fn ensure_role_policy(acct: &Account, plan: &Plan) -> Result<(), ReconcileError> {
     let name = &plan.resolved.role_name;
     let current = acct.role_policy(name, ROLE_POLICY_NAME).await?;
-    if current.is_some_and(|c| same_document(&c, &plan.role_policy)) {
+    if !diff::document(current.as_deref(), &plan.role_policy).changes() {
         return Ok(());
     }
     acct.put_role_policy(name, ROLE_POLICY_NAME, &plan.role_policy.to_string())

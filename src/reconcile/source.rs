@@ -1,18 +1,19 @@
 //! The source side: bucket, its replication configuration's owner, versioning, source key.
 
-use super::keys;
 use super::ReconcileError;
+use super::{diff, keys};
 use crate::aws::Account;
 use crate::plan::names::source_key_alias;
-use crate::plan::Resolved;
+use crate::plan::{KeyRef, Resolved};
 use crate::spec::{SourceKey, Spec};
 
 /// What the read-only checks found on the source side.
 #[derive(Debug, Clone)]
 pub struct SourceFacts {
     pub versioned: bool,
-    /// The source key when it is already known (existing, discovered, or created earlier).
-    pub key: Option<String>,
+    /// The source key, if objects are SSE-KMS: existing (named, discovered, or created
+    /// earlier), or the one Create makes.
+    pub key: Option<KeyRef>,
 }
 
 /// Read-only checks that must pass before anything is changed anywhere.
@@ -64,13 +65,18 @@ pub async fn check(
     };
     let versioned = async { Ok::<_, ReconcileError>(acct.versioning_enabled(bucket).await?) };
     let key = async {
-        match &spec.source.kms_key {
-            SourceKey::Existing(arn) => Ok(Some(keys::check_usable(acct, arn.as_str()).await?)),
+        let existing = match &spec.source.kms_key {
+            SourceKey::Existing(arn) => Some(keys::check_usable(acct, arn.as_str()).await?),
             SourceKey::Create => {
-                keys::find_created(acct, &source_key_alias(&spec.source.bucket)).await
+                let found =
+                    keys::find_created(acct, &source_key_alias(&spec.source.bucket)).await?;
+                return Ok(Some(KeyRef::found_or(found, || {
+                    KeyRef::source_to_create(&spec.source.bucket, &acct.id, &acct.region)
+                })));
             }
-            SourceKey::Discover => discover_key(acct, bucket).await,
-        }
+            SourceKey::Discover => discover_key(acct, bucket).await?,
+        };
+        Ok::<_, ReconcileError>(existing.map(KeyRef::Existing))
     };
     // Run to the end, then report in a fixed order: the same answer whichever fails first.
     let (owner, versioned, key) = futures::join!(owner, versioned, key);
@@ -100,7 +106,7 @@ pub async fn prepare(
 ) -> Result<Option<String>, ReconcileError> {
     let bucket = spec.source.bucket.as_str();
     let versioning = async {
-        if !facts.versioned {
+        if diff::versioning(facts.versioned).changes() {
             acct.enable_versioning(bucket).await?;
         }
         Ok(())
@@ -116,19 +122,17 @@ async fn prepare_key(
     facts: &SourceFacts,
 ) -> Result<Option<String>, ReconcileError> {
     let bucket = spec.source.bucket.as_str();
-    if spec.source.kms_key != SourceKey::Create {
-        return Ok(facts.key.clone());
+    if !spec.source.kms_key.creates() {
+        return Ok(facts.key.as_ref().and_then(KeyRef::arn).map(str::to_owned));
     }
     let alias = source_key_alias(&spec.source.bucket);
     let description = format!(
         "Encrypts objects in s3://{bucket} (created by the Custom::S3Replication provider)"
     );
-    let found = facts.key.as_deref();
+    let found = facts.key.as_ref().and_then(KeyRef::arn);
     let key = keys::ensure_created(acct, &alias, &description, &spec.source.bucket, found).await?;
     let current = acct.default_encryption(bucket).await?;
-    let already = current
-        .is_some_and(|c| c.algorithm == "aws:kms" && c.kms_key.as_deref() == Some(key.as_str()));
-    if !already {
+    if diff::default_encryption(current.as_ref(), &key).changes() {
         acct.put_default_kms_encryption(bucket, &key).await?;
     }
     Ok(Some(key))

@@ -232,7 +232,7 @@ pub async fn edit_bucket_policy(
     );
     let removing = matches!(edit, Edit::Remove);
     let read = async |acct: &Account| match acct.bucket_policy(bucket).await {
-        Err(e) if e.is("NoSuchBucket") && removing => Ok(None),
+        Err(e) if e.is(crate::aws::Code::NoSuchBucket) && removing => Ok(None),
         other => other.map(Some),
     };
     let write = async |acct: &Account, w: Write| match w {
@@ -284,7 +284,8 @@ pub async fn edit_key_policy_of(
     let removing = matches!(edit, Edit::Remove);
     let read = async |acct: &Account| match acct.key_policy(key).await {
         Err(e)
-            if removing && (e.kind == ErrorKind::NotFound || e.is("KMSInvalidStateException")) =>
+            if removing
+                && (e.kind == ErrorKind::NotFound || e.is(crate::aws::Code::KeyInvalidState)) =>
         {
             Ok(None)
         }

@@ -68,6 +68,13 @@ pub enum SourceKey {
     Create,
 }
 
+impl SourceKey {
+    /// Whether this resource makes the key (and so owns its policy and its removal).
+    pub fn creates(&self) -> bool {
+        *self == SourceKey::Create
+    }
+}
+
 /// Which key encrypts replicas in a destination.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DestinationKey {
@@ -75,6 +82,13 @@ pub enum DestinationKey {
     None,
     Existing(KeyArn),
     Create,
+}
+
+impl DestinationKey {
+    /// Whether this resource makes the key (and so owns its policy and its removal).
+    pub fn creates(&self) -> bool {
+        *self == DestinationKey::Create
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

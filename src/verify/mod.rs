@@ -1,9 +1,11 @@
 //! What `Verify` proves after Create/Update, before the provider answers SUCCESS.
 
 pub mod canary;
+mod error;
 mod permissions;
 mod replication;
 
+pub use error::VerifyError;
 pub use replication::ReplicationFailure;
 
 use crate::aws::{Account, Connector};
@@ -11,7 +13,7 @@ use crate::plan::Plan;
 use crate::spec::{Spec, Verify};
 use crate::time::Deadline;
 
-/// Runs the checks `spec.verify` asks for; `Err` is the reason to fail the request with.
+/// Runs the checks `spec.verify` asks for; `Err` says why the request fails.
 /// `Replication` first proves the permission chain, then sends canary objects through it.
 pub async fn run(
     conn: &Connector,
@@ -20,7 +22,7 @@ pub async fn run(
     src: &Account,
     deadline: Deadline,
     request_id: &str,
-) -> Result<(), String> {
+) -> Result<(), VerifyError> {
     match spec.verify {
         Verify::None => Ok(()),
         Verify::Permissions => permissions::verify(conn, spec, plan).await,
@@ -35,7 +37,7 @@ pub async fn run(
                     } else {
                         String::new()
                     };
-                    Err(format!("Verify: Replication: {failure}.{diagnosis}"))
+                    Err(VerifyError::Replication { failure, diagnosis })
                 }
             }
         }

@@ -1,6 +1,7 @@
 //! `Verify: Permissions`: read the live state back and evaluate every link of the permission
 //! chain with the doctor.
 
+use super::VerifyError;
 use crate::aws::Connector;
 use crate::doctor::live::{self, Target};
 use crate::doctor::{self, Status};
@@ -14,11 +15,11 @@ pub async fn broken_links(
     conn: &Connector,
     spec: &Spec,
     plan: &Plan,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, VerifyError> {
     let target = Target::of_spec(spec, plan.resolved.source_region.clone());
     let snapshot = live::snapshot(conn, &target)
         .await
-        .map_err(|e| format!("could not read the live state: {e}"))?;
+        .map_err(|e| VerifyError::Unreadable(e.to_string()))?;
     let findings = doctor::check(&snapshot);
     let broken: Vec<String> = findings
         .iter()
@@ -50,18 +51,12 @@ pub async fn broken_links(
 }
 
 /// Fails with every broken link.
-pub async fn verify(conn: &Connector, spec: &Spec, plan: &Plan) -> Result<(), String> {
-    let broken = broken_links(conn, spec, plan)
-        .await
-        .map_err(|e| format!("Verify: Permissions {e}"))?;
+pub async fn verify(conn: &Connector, spec: &Spec, plan: &Plan) -> Result<(), VerifyError> {
+    let broken = broken_links(conn, spec, plan).await?;
     if broken.is_empty() {
         return Ok(());
     }
-    Err(format!(
-        "Verify: Permissions found {} link(s) that do not pass (set Verify: None to skip the check): {}",
-        broken.len(),
-        broken.join(" | ")
-    ))
+    Err(VerifyError::BrokenLinks(broken))
 }
 
 /// The doctor's diagnosis, as a sentence to append to a replication failure.
@@ -73,6 +68,7 @@ pub async fn diagnosis(conn: &Connector, spec: &Spec, plan: &Plan) -> String {
             b.len(),
             b.join(" | ")
         ),
-        Err(e) => format!("The doctor {e}"),
+        Err(VerifyError::Unreadable(e)) => format!("The doctor could not read the live state: {e}"),
+        Err(e) => format!("The doctor: {e}"),
     }
 }

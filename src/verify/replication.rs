@@ -124,13 +124,7 @@ async fn send_and_check<'a>(
     for c in canaries {
         let body = format!("s3-replication canary {}\n", c.key).into_bytes();
         let version = src
-            .put_tagged_object(
-                bucket,
-                &c.key,
-                body,
-                &c.tags,
-                plan.resolved.source_key.as_deref(),
-            )
+            .put_tagged_object(bucket, &c.key, body, &c.tags, plan.source_key().as_deref())
             .await?
             .ok_or_else(|| ReplicationFailure::NotVersioned {
                 bucket: bucket.to_owned(),

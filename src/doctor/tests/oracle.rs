@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use crate::doctor::{
     check, render, render_json, render_text, snapshot_from_plan, Finding, Format, Snapshot, Status,
 };
-use crate::plan::{Plan, Resolved};
+use crate::plan::{Keys, Plan, Resolved};
 use crate::spec::{self, AccountId, Region};
 
 fn plan(properties: Value, source_key: Option<&str>, dest_keys: &[Option<&str>]) -> Plan {
@@ -15,10 +15,8 @@ fn plan(properties: Value, source_key: Option<&str>, dest_keys: &[Option<&str>])
         &spec,
         AccountId::parse("111111111111").unwrap(),
         Region::parse("eu-west-1").unwrap(),
-        source_key.map(str::to_owned),
     );
-    let keys: Vec<Option<String>> = dest_keys.iter().map(|k| k.map(str::to_owned)).collect();
-    Plan::build(&spec, r, &keys).unwrap()
+    Plan::build(&spec, r, &Keys::known(&spec, source_key, dest_keys)).unwrap()
 }
 
 /// The example of `src/plan/tests.rs`: two destinations in two other accounts and regions, one
