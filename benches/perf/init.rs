@@ -38,7 +38,7 @@ pub(crate) async fn cold_start(
     let t0 = Instant::now();
     let mut child = tokio::process::Command::new(&opts.bootstrap)
         .env_clear()
-        .envs(lambda_env(rt.port))
+        .envs(lambda_env(rt.port()))
         .envs(extra_env.iter().cloned())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -95,7 +95,7 @@ pub(crate) async fn bare_start(opts: &Opts, rt: &FakeRuntime) -> Result<Duration
         .arg("invoke")
         .arg("/nonexistent/event.json")
         .env_clear()
-        .envs(lambda_env(rt.port))
+        .envs(lambda_env(rt.port()))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -1,57 +1,54 @@
 //! A fake Lambda Runtime API: hands one event to the function's first poll, records every
-//! request with the moment it arrived, and holds later polls open.
+//! request with the moment it arrived, and holds later polls open. Served by
+//! [`LocalServer`] (hyper) on its own thread.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::{Request, Response, StatusCode};
 use serde_json::Value;
 
-use crate::support::{self, harness::HOME_REGION};
+use crate::support;
+use crate::support::harness::HOME_REGION;
+use crate::support::http_server::{read_body, Answer, Body, LocalServer};
 use crate::SRC;
 
-pub(crate) struct Hit {
-    pub(crate) run: u64,
-    pub(crate) at: Instant,
-    pub(crate) method: String,
-    pub(crate) path: String,
-    pub(crate) body: Vec<u8>,
+struct Hit {
+    run: u64,
+    at: Instant,
+    method: String,
+    path: String,
+    body: Vec<u8>,
 }
 
 #[derive(Default)]
-pub(crate) struct RtState {
-    pub(crate) run: u64,
+struct RtState {
+    run: u64,
     /// (request id, event) to hand out on the run's first `next`.
-    pub(crate) event: Option<(String, String)>,
-    pub(crate) hits: Vec<Hit>,
+    event: Option<(String, String)>,
+    hits: Vec<Hit>,
 }
 
 pub(crate) struct FakeRuntime {
-    pub(crate) port: u16,
-    pub(crate) state: Arc<Mutex<RtState>>,
+    server: LocalServer,
+    state: Arc<Mutex<RtState>>,
 }
 
 impl FakeRuntime {
     pub(crate) fn start() -> FakeRuntime {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind fake runtime API");
-        let port = listener.local_addr().expect("runtime API address").port();
         let state: Arc<Mutex<RtState>> = Arc::default();
         let s = state.clone();
-        std::thread::Builder::new()
-            .name("fake-runtime-api".into())
-            .spawn(move || {
-                for stream in listener.incoming().flatten() {
-                    let s = s.clone();
-                    let _ = std::thread::Builder::new()
-                        .name("fake-runtime-conn".into())
-                        .spawn(move || {
-                            let _ = serve_runtime(stream, &s);
-                        });
-                }
-            })
-            .expect("spawn fake runtime API");
-        FakeRuntime { port, state }
+        let server =
+            LocalServer::start("fake-runtime-api", move |req| serve_runtime(req, s.clone()));
+        FakeRuntime { server, state }
+    }
+
+    pub(crate) fn port(&self) -> u16 {
+        self.server.port()
     }
 
     pub(crate) fn arm(&self, run: u64, request_id: &str, event: &Value) {
@@ -90,81 +87,71 @@ pub(crate) struct Progress {
     pub(crate) polling_again: bool,
 }
 
-pub(crate) fn serve_runtime(stream: TcpStream, state: &Mutex<RtState>) -> std::io::Result<()> {
-    let mut write = stream.try_clone()?;
-    let mut reader = BufReader::new(stream);
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
-            return Ok(());
-        }
-        if line.trim().is_empty() {
-            continue;
-        }
-        let at = Instant::now();
-        let mut parts = line.split_whitespace();
-        let method = parts.next().unwrap_or_default().to_owned();
-        let path = parts.next().unwrap_or_default().to_owned();
-        let mut len = 0usize;
-        loop {
-            let mut h = String::new();
-            if reader.read_line(&mut h)? == 0 || h.trim().is_empty() {
-                break;
-            }
-            if let Some((k, v)) = h.split_once(':') {
-                if k.trim().eq_ignore_ascii_case("content-length") {
-                    len = v.trim().parse().unwrap_or(0);
-                }
-            }
-        }
-        let mut body = vec![0; len];
-        reader.read_exact(&mut body)?;
-        let serve = {
-            let mut st = state.lock().unwrap();
-            let run = st.run;
-            st.hits.push(Hit {
-                run,
-                at,
-                method: method.clone(),
-                path: path.clone(),
-                body,
-            });
-            if method == "GET" && path.ends_with("/invocation/next") {
-                st.event.take()
-            } else {
-                None
-            }
-        };
-        if method == "GET" && path.ends_with("/invocation/next") {
-            let Some((id, event)) = serve else {
-                // Later polls are held open until the process is killed.
-                let mut sink = [0u8; 256];
-                while reader.get_mut().read(&mut sink)? > 0 {}
-                return Ok(());
-            };
-            let deadline = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_millis()
-                + 60_000;
-            let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nLambda-Runtime-Aws-Request-Id: {id}\r\nLambda-Runtime-Deadline-Ms: {deadline}\r\nLambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:{HOME_REGION}:{SRC}:function:s3-replication-provider\r\nLambda-Runtime-Trace-Id: Root=1-00000000-000000000000000000000000;Sampled=0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                event.len()
-            );
-            write.write_all(head.as_bytes())?;
-            write.write_all(event.as_bytes())?;
+/// Records one request; the run's first `next` gets the armed event, later ones are held open
+/// (until the process is killed), anything else (the function's result) is accepted.
+async fn serve_runtime(req: Request<Incoming>, state: Arc<Mutex<RtState>>) -> Answer {
+    let at = Instant::now();
+    let (parts, body) = req.into_parts();
+    let body = read_body(body).await?.to_vec();
+    let method = parts.method.to_string();
+    let path = parts.uri.to_string();
+    let next = method == "GET" && path.ends_with("/invocation/next");
+    let serve = {
+        let mut st = state.lock().unwrap();
+        let run = st.run;
+        st.hits.push(Hit {
+            run,
+            at,
+            method,
+            path,
+            body,
+        });
+        if next {
+            st.event.take()
         } else {
-            let body = br#"{"status":"OK"}"#;
-            let head = format!(
-                "HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            write.write_all(head.as_bytes())?;
-            write.write_all(body)?;
+            None
         }
-        write.flush()?;
-        return Ok(());
+    };
+    if !next {
+        return Ok(json_response(
+            StatusCode::ACCEPTED,
+            Bytes::from_static(br#"{"status":"OK"}"#),
+        ));
     }
+    let Some((id, event)) = serve else {
+        // Later polls are held open until the process is killed.
+        return std::future::pending().await;
+    };
+    let deadline = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis()
+        + 60_000;
+    let mut response = json_response(StatusCode::OK, Bytes::from(event));
+    let headers = response.headers_mut();
+    let mut set = |name: &'static str, value: String| {
+        headers.insert(name, HeaderValue::from_str(&value).expect("header value"));
+    };
+    set("lambda-runtime-aws-request-id", id);
+    set("lambda-runtime-deadline-ms", deadline.to_string());
+    set(
+        "lambda-runtime-invoked-function-arn",
+        format!("arn:aws:lambda:{HOME_REGION}:{SRC}:function:s3-replication-provider"),
+    );
+    set(
+        "lambda-runtime-trace-id",
+        "Root=1-00000000-000000000000000000000000;Sampled=0".to_owned(),
+    );
+    Ok(response)
+}
+
+fn json_response(status: StatusCode, body: Bytes) -> Response<Body> {
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
 }
 
 /// The environment Lambda gives a `provided.al2023` function (nothing else is inherited).

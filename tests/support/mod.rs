@@ -27,7 +27,8 @@
 //! policies), `inspect` (reading them back) with `replication_view`, `invoke` (running
 //! `bootstrap invoke`), `events` (CloudFormation events), `receiver` (the ResponseURL server),
 //! `http_client`, `ids`, `policy_docs`; and the public modules [`harness`] (the handler
-//! in-process), [`proxy`] (fault injection), [`oracle`] (the doctor on live state), [`fuzz`].
+//! in-process), [`proxy`] (fault injection), [`oracle`] (the doctor on live state), [`fuzz`],
+//! [`http_server`] (the local servers' hyper plumbing, also the bench's).
 #![allow(dead_code)]
 
 mod clients;
@@ -44,6 +45,7 @@ mod world;
 
 pub mod fuzz;
 pub mod harness;
+pub mod http_server;
 pub mod oracle;
 pub mod proxy;
 

@@ -2,15 +2,18 @@
 //! URL a custom resource answers to, recording every request.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::ext::ReasonPhrase;
+use hyper::{Request, Response, StatusCode};
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 
+use super::http_server::{read_body, Answer, LocalServer};
 use super::policy_docs::percent_decode;
 use super::random_u64;
 
@@ -71,62 +74,29 @@ struct ReceiverState {
 }
 
 /// A tiny HTTP/1.1 server on its own thread (so it keeps answering whatever
-/// the test's runtime is doing), recording every request.
+/// the test's runtime is doing), recording every request; stopped when dropped.
 pub struct Receiver {
-    addr: SocketAddr,
+    server: LocalServer,
     state: Arc<Mutex<ReceiverState>>,
     notify: Arc<Notify>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Receiver {
     pub async fn start() -> Receiver {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind receiver");
-        listener
-            .set_nonblocking(true)
-            .expect("nonblocking receiver");
-        let addr = listener.local_addr().expect("receiver address");
         let state = Arc::new(Mutex::new(ReceiverState::default()));
         let notify = Arc::new(Notify::new());
-        let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
-        let (thread_state, thread_notify) = (state.clone(), notify.clone());
-        let thread = std::thread::Builder::new()
-            .name("cfn-receiver".into())
-            .spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("receiver runtime");
-                rt.block_on(async move {
-                    let listener = TcpListener::from_std(listener).expect("receiver listener");
-                    loop {
-                        tokio::select! {
-                            _ = &mut rx => break,
-                            accepted = listener.accept() => {
-                                if let Ok((stream, _)) = accepted {
-                                    let (s, n) = (thread_state.clone(), thread_notify.clone());
-                                    tokio::spawn(async move {
-                                        let _ = serve_connection(stream, s, n).await;
-                                    });
-                                }
-                            }
-                        }
-                    }
-                });
-            })
-            .expect("spawn receiver thread");
+        let (s, n) = (state.clone(), notify.clone());
+        let server =
+            LocalServer::start("cfn-receiver", move |req| record(req, s.clone(), n.clone()));
         Receiver {
-            addr,
+            server,
             state,
             notify,
-            shutdown: Some(tx),
-            thread: Some(thread),
         }
     }
 
     pub fn port(&self) -> u16 {
-        self.addr.port()
+        self.server.port()
     }
 
     /// A ResponseURL for `id` that looks like CloudFormation's pre-signed S3 URL:
@@ -145,7 +115,7 @@ impl Receiver {
              &X-Amz-Date=20260101T000000Z&X-Amz-SignedHeaders=host&X-Amz-Expires=7200\
              &X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20260101%2Fus-east-1%2Fs3%2Faws4_request\
              &X-Amz-Signature={signature}",
-            self.addr.port()
+            self.server.port()
         )
     }
 
@@ -196,17 +166,7 @@ impl Receiver {
     }
 }
 
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
+/// The reason phrase of a status the receiver answers.
 fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
@@ -219,83 +179,31 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-async fn serve_connection(
-    stream: TcpStream,
+/// Records one request (the answer is the next scripted status, else 200) and wakes waiters.
+async fn record(
+    req: Request<Incoming>,
     state: Arc<Mutex<ReceiverState>>,
     notify: Arc<Notify>,
-) -> std::io::Result<()> {
-    let (read, mut write) = stream.into_split();
-    let mut reader = BufReader::new(read);
-    let mut line = String::new();
-    // request line (skip stray empty lines)
-    loop {
-        line.clear();
-        if reader.read_line(&mut line).await? == 0 {
-            return Ok(());
-        }
-        if !line.trim().is_empty() {
-            break;
-        }
-    }
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or("").to_string();
-    let path = parts.next().unwrap_or("").to_string();
-    let mut headers = Vec::new();
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h).await? == 0 {
-            break;
-        }
-        let h = h.trim_end_matches(['\r', '\n']);
-        if h.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            headers.push((k.trim().to_string(), v.trim().to_string()));
-        }
-    }
-    let header = |name: &str| {
-        headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.clone())
-    };
-    if header("Expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue")) {
-        write.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await?;
-    }
-    let mut body = Vec::new();
-    if header("Transfer-Encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked")) {
-        loop {
-            let mut size_line = String::new();
-            reader.read_line(&mut size_line).await?;
-            let size = usize::from_str_radix(size_line.split(';').next().unwrap_or("").trim(), 16)
-                .unwrap_or(0);
-            if size == 0 {
-                // trailers until the empty line
-                loop {
-                    let mut t = String::new();
-                    if reader.read_line(&mut t).await? == 0 || t.trim().is_empty() {
-                        break;
-                    }
-                }
-                break;
-            }
-            let mut chunk = vec![0; size];
-            reader.read_exact(&mut chunk).await?;
-            body.extend_from_slice(&chunk);
-            let mut crlf = String::new();
-            reader.read_line(&mut crlf).await?;
-        }
-    } else if let Some(len) = header("Content-Length").and_then(|v| v.parse::<usize>().ok()) {
-        body = vec![0; len];
-        reader.read_exact(&mut body).await?;
-    }
+) -> Answer {
+    let (parts, body) = req.into_parts();
+    // hyper answers `Expect: 100-continue` when the body is read, and decodes a chunked body.
+    let body = read_body(body).await?.to_vec();
+    let headers = parts
+        .headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
     let status = {
         let mut st = state.lock().unwrap();
         let status = st.scripted.pop_front().unwrap_or(200);
         st.requests.push(RecordedRequest {
-            method,
-            path,
+            method: parts.method.to_string(),
+            path: parts.uri.to_string(),
             headers,
             body,
             status,
@@ -303,18 +211,15 @@ async fn serve_connection(
         status
     };
     notify.notify_waiters();
-    let payload: &[u8] = if status < 400 {
+    let payload: &'static [u8] = if status < 400 {
         b""
     } else {
         b"<Error><Code>InternalError</Code></Error>"
     };
-    let head = format!(
-        "HTTP/1.1 {status} {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        reason(status),
-        payload.len()
-    );
-    write.write_all(head.as_bytes()).await?;
-    write.write_all(payload).await?;
-    write.shutdown().await?;
-    Ok(())
+    let mut response = Response::new(Full::new(Bytes::from_static(payload)));
+    *response.status_mut() = StatusCode::from_u16(status).expect("a scripted HTTP status");
+    response
+        .extensions_mut()
+        .insert(ReasonPhrase::from_static(reason(status).as_bytes()));
+    Ok(response)
 }
