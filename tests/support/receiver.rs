@@ -23,7 +23,9 @@ pub struct RecordedRequest {
     pub method: String,
     /// Path and query, exactly as sent.
     pub path: String,
+    /// Names in lower case (as hyper reads them; [`Self::header`] ignores case), values trimmed.
     pub headers: Vec<(String, String)>,
+    /// Decoded (a chunked body is de-chunked).
     pub body: Vec<u8>,
     /// The status the receiver answered.
     pub status: u16,
