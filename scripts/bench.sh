@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The performance figures of issue 5, measured and printed as one table (definitions, and how
-# each figure is taken, are at the top of benches/perf.rs).
+# each figure is taken, are at the top of benches/perf/main.rs).
 #
 #   bash scripts/bench.sh            # full: 30 cold starts, repeated Creates (a few minutes)
 #   bash scripts/bench.sh --smoke    # every measurement once, quickly (for CI)

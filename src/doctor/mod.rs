@@ -7,13 +7,17 @@
 //! - [`request`]: who asks for what, with which condition keys, in three-valued logic;
 //! - [`matching`]: actions, resources, ARNs and principals matched against a request;
 //! - [`condition`]: the `Condition` element (operators, set qualifiers, `IfExists`, missing keys);
+//! - [`document`]: a policy document's shape (stored as an object or a JSON string; its
+//!   statements and their labels);
 //! - [`eval`]: one policy document against one request (Effect, Action/NotAction,
 //!   Resource/NotResource, Principal/NotPrincipal, Condition), in Kleene three-valued logic so
 //!   that what the evaluator cannot decide is reported as such and never passes;
+//! - [`lint`]: what in a document AWS would not read as meant (malformed actions and resources,
+//!   deleted principals, empty lists), to explain a failed link;
 //! - [`decide`]: how AWS combines documents (same-account, cross-account, KMS key policies,
 //!   role trust policies);
 //! - [`links`]: the [`Snapshot`] of live state and the links replication exercises, checked into
-//!   [`Finding`]s;
+//!   [`Finding`]s (one file per kind of link);
 //! - [`render`]: one line per link, or JSON;
 //! - [`live`]: the doctor's reader: the live state of one source bucket's replication, read
 //!   (read-only) in every account it involves into a [`Snapshot`]; the only module here that
@@ -27,10 +31,12 @@
 
 pub mod condition;
 pub mod decide;
+pub mod document;
 pub mod eval;
 #[cfg(test)]
 pub mod expected;
 pub mod links;
+pub mod lint;
 pub mod live;
 pub mod matching;
 pub mod render;

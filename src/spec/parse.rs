@@ -1,12 +1,16 @@
-//! `ResourceProperties` JSON → [`Spec`].
+//! `ResourceProperties` JSON → [`Spec`]: the top-level properties and the source here, each
+//! destination in [`destination`], then the checks across destinations.
 
-use std::collections::{BTreeMap, HashMap};
+mod destination;
+
+use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::fields::{kind_of, show, Fields};
+use super::fields::{kind_of, Fields};
 use super::names::validate_role_name;
 use super::*;
+use destination::parse_destinations;
 
 /// Properties CloudFormation itself puts into `ResourceProperties` (and
 /// `OldResourceProperties`) beside the resource's own: the function's ARN and, when the
@@ -16,8 +20,6 @@ use super::*;
 const CLOUDFORMATION_OWNED: &[&str] = &["ServiceToken", "ServiceTimeout"];
 /// CloudFormation's own bounds on `ServiceTimeout`, in seconds.
 const SERVICE_TIMEOUT_SECONDS: std::ops::RangeInclusive<i64> = 1..=3600;
-/// Upper bound on destinations: S3 allows 1000 rules per configuration.
-const MAX_DESTINATIONS: usize = 1000;
 
 /// Parses and validates resource properties, reporting every problem at once.
 pub fn parse(properties: &Value) -> Result<Spec, SpecErrors> {
@@ -142,193 +144,6 @@ fn parse_key_removal(f: &mut Fields) -> KeyRemoval {
     }
 }
 
-fn parse_destinations(f: &mut Fields) -> Option<Vec<Destination>> {
-    let Some(list) = f.array("Destinations") else {
-        if !f.errors.iter().any(|e| e.property == "Destinations") {
-            f.error(
-                "Destinations",
-                "is required: give a list of at least one destination",
-            );
-        }
-        return None;
-    };
-    if list.is_empty() || list.len() > MAX_DESTINATIONS {
-        f.error(
-            "Destinations",
-            format!(
-                "must list 1 to {MAX_DESTINATIONS} destinations, got {}",
-                list.len()
-            ),
-        );
-        return None;
-    }
-    let mut out = Vec::with_capacity(list.len());
-    for (i, item) in list.iter().enumerate() {
-        let path = format!("Destinations[{i}]");
-        let Value::Object(map) = item else {
-            f.errors.push(SpecError::new(
-                path,
-                format!("must be an object, got {}", show(item)),
-            ));
-            continue;
-        };
-        let mut d = Fields::new(path, map, f.errors);
-        if let Some(dest) = parse_destination(&mut d) {
-            out.push(dest);
-        }
-        d.finish(&[]);
-    }
-    (out.len() == list.len()).then_some(out)
-}
-
-fn parse_destination(d: &mut Fields) -> Option<Destination> {
-    let bucket = d
-        .required("Bucket")
-        .and_then(|b| checked(d, "Bucket", BucketName::parse(&b)));
-    let account = d
-        .required("AccountId")
-        .and_then(|a| checked(d, "AccountId", AccountId::parse(&a)));
-    let region = d
-        .required("Region")
-        .and_then(|r| checked(d, "Region", Region::parse(&r)));
-    let role_arn = d
-        .string("RoleArn")
-        .and_then(|r| checked(d, "RoleArn", RoleArn::parse(&r)));
-    let external_id = d.string("ExternalId");
-    if let Some(e) = &external_id {
-        let ok = (2..=1224).contains(&e.len())
-            && e.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "+=,.@:/-_".contains(c));
-        if !ok {
-            d.error(
-                "ExternalId",
-                "must be 2 to 1224 characters of letters, digits and +=,.@:/-_",
-            );
-        }
-    }
-    let create_bucket = d.boolean("CreateBucket").unwrap_or(false);
-    let kms_key = match d.string("KmsKeyArn") {
-        None => DestinationKey::None,
-        Some(s) if s == "Create" => DestinationKey::Create,
-        Some(s) => DestinationKey::Existing(checked(d, "KmsKeyArn", KeyArn::parse(&s))?),
-    };
-    let storage_class = match d.string("StorageClass") {
-        None => StorageClass::Standard,
-        Some(s) => StorageClass::from_name(&s).or_else(|| {
-            let valid: Vec<&str> = StorageClass::ALL.iter().map(|c| c.as_str()).collect();
-            d.error(
-                "StorageClass",
-                format!(
-                    "{s:?} is not a storage class S3 replication accepts; use one of {}",
-                    valid.join(", ")
-                ),
-            );
-            None
-        })?,
-    };
-    let rule_id = d.string("Id");
-    if let Some(id) = &rule_id {
-        if id.is_empty() || id.len() > 255 {
-            d.error("Id", "rule id must be 1 to 255 characters");
-        }
-    }
-    let priority = d.integer("Priority", 0..=i32::MAX as i64).map(|p| p as i32);
-    let prefix = d.string("Prefix");
-    if prefix.as_ref().is_some_and(|p| p.len() > 1024) {
-        d.error("Prefix", "must be at most 1024 characters");
-    }
-    let tags = parse_tags(d);
-    let delete_marker_replication = d.boolean("DeleteMarkerReplication").unwrap_or(false);
-    if delete_marker_replication && !tags.is_empty() {
-        d.error("DeleteMarkerReplication", "cannot be true on a rule that filters by Tags (S3 refuses delete marker replication for tag-based rules)");
-    }
-    let rtc = d.boolean("ReplicationTimeControl").unwrap_or(false);
-    let metrics = match d.boolean("Metrics") {
-        Some(false) if rtc => {
-            d.error("Metrics", "cannot be false when ReplicationTimeControl is true (RTC requires replication metrics)");
-            false
-        }
-        Some(m) => m || rtc,
-        None => rtc,
-    };
-    let replica_modifications = d.boolean("ReplicaModifications").unwrap_or(false);
-    let owner_override = d.boolean("OwnerOverride");
-    if let (Some(DestinationKey::Existing(key)), Some(account), Some(region)) =
-        (Some(&kms_key), &account, &region)
-    {
-        if key.account() != account || key.region() != region {
-            d.error(
-                "KmsKeyArn",
-                format!("key is in account {} region {}, but the destination is account {account} region {region}; replica keys must live in the destination's account and region", key.account(), key.region()),
-            );
-        }
-    }
-    let (bucket, account, region) = (bucket?, account?, region?);
-    if let Some(role) = role_arn.as_ref().filter(|r| r.account() != &account) {
-        d.error(
-            "RoleArn",
-            format!(
-                "role is in account {} but AccountId is {account}",
-                role.account()
-            ),
-        );
-    }
-    Some(Destination {
-        rule_id: rule_id.unwrap_or_else(|| default_rule_id(&bucket)),
-        priority: priority.unwrap_or(-1),
-        bucket,
-        account,
-        region,
-        role_arn,
-        external_id,
-        create_bucket,
-        kms_key,
-        storage_class,
-        prefix,
-        tags,
-        delete_marker_replication,
-        replication_time_control: rtc,
-        metrics,
-        replica_modifications,
-        owner_override,
-    })
-}
-
-fn parse_tags(d: &mut Fields) -> BTreeMap<String, String> {
-    let Some(map) = d.object("Tags") else {
-        return BTreeMap::new();
-    };
-    let mut tags = BTreeMap::new();
-    for (k, v) in map {
-        let value = match v {
-            Value::String(s) => s.clone(),
-            Value::Number(n) => n.to_string(),
-            Value::Bool(b) => b.to_string(),
-            other => {
-                d.error(
-                    "Tags",
-                    format!("tag {k:?} must have a string value, got {}", kind_of(other)),
-                );
-                continue;
-            }
-        };
-        if k.is_empty() || k.chars().count() > 128 || value.chars().count() > 256 {
-            d.error(
-                "Tags",
-                format!("tag {k:?}: keys are 1–128 characters and values at most 256"),
-            );
-            continue;
-        }
-        tags.insert(k.clone(), value);
-    }
-    tags
-}
-
-/// The rule id used when a destination gives none: stable, readable, unique per bucket.
-pub fn default_rule_id(bucket: &BucketName) -> String {
-    format!("replicate-to-{bucket}")
-}
-
 /// Checks that need all destinations: unique rule ids, priorities and bucket+filter pairs.
 fn check_cross_destination(source: &Source, dests: &[Destination], errors: &mut Vec<SpecError>) {
     let mut ids: HashMap<&str, usize> = HashMap::new();
@@ -362,6 +177,7 @@ fn check_cross_destination(source: &Source, dests: &[Destination], errors: &mut 
     }
 }
 
+/// `r`'s value, or `None` with its error reported against `key`.
 fn checked<T>(f: &mut Fields, key: &str, r: Result<T, String>) -> Option<T> {
     r.map_err(|e| f.error(key, e)).ok()
 }

@@ -1,12 +1,21 @@
 //! A fault-injecting HTTP proxy between the handler and moto: every request is forwarded
 //! unless a rule matches it, in which case the rule's canned answer is returned instead
 //! (an AWS error, a 500, or a dropped connection). Runs on its own thread and runtime so it
-//! keeps serving while a test's runtime is blocked.
+//! keeps serving while a test's runtime is blocked ([`LocalServer`]); stopped when dropped.
 
 use std::sync::{Arc, Mutex};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::ext::ReasonPhrase;
+use hyper::header::{HeaderValue, CONNECTION, CONTENT_TYPE};
+use hyper::http::request::Parts;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+use super::http_server::{read_body, Answer as Reply, Hangup, LocalServer};
 
 /// One request as the proxy saw it.
 #[derive(Debug, Clone)]
@@ -50,41 +59,23 @@ struct State {
 }
 
 pub struct FaultProxy {
-    port: u16,
+    server: LocalServer,
     state: Arc<Mutex<State>>,
 }
 
 impl FaultProxy {
     /// Starts a proxy on a free 127.0.0.1 port forwarding to `upstream_port`.
     pub fn start(upstream_port: u16) -> FaultProxy {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind proxy");
-        listener.set_nonblocking(true).expect("nonblocking proxy");
-        let port = listener.local_addr().expect("proxy address").port();
         let state: Arc<Mutex<State>> = Arc::default();
-        let thread_state = state.clone();
-        std::thread::Builder::new()
-            .name("fault-proxy".into())
-            .spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("proxy runtime");
-                rt.block_on(async move {
-                    let listener = TcpListener::from_std(listener).expect("proxy listener");
-                    while let Ok((stream, _)) = listener.accept().await {
-                        let s = thread_state.clone();
-                        tokio::spawn(async move {
-                            let _ = serve(stream, upstream_port, s).await;
-                        });
-                    }
-                });
-            })
-            .expect("spawn proxy thread");
-        FaultProxy { port, state }
+        let s = state.clone();
+        let server = LocalServer::start("fault-proxy", move |req| {
+            serve(req, upstream_port, s.clone())
+        });
+        FaultProxy { server, state }
     }
 
     pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://127.0.0.1:{}", self.server.port())
     }
 
     pub fn add_rule(&self, rule: Rule) {
@@ -108,26 +99,14 @@ impl FaultProxy {
     }
 }
 
-async fn serve(
-    mut client: TcpStream,
-    upstream_port: u16,
-    state: Arc<Mutex<State>>,
-) -> std::io::Result<()> {
-    let Some(raw) = read_request(&mut client).await? else {
-        return Ok(());
-    };
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .unwrap_or(raw.len());
-    let head = String::from_utf8_lossy(&raw[..split]).to_string();
-    let body = String::from_utf8_lossy(raw.get(split + 4..).unwrap_or_default()).to_string();
-    let mut first = head.lines().next().unwrap_or_default().split_whitespace();
+async fn serve(req: Request<Incoming>, upstream_port: u16, state: Arc<Mutex<State>>) -> Reply {
+    let (parts, body) = req.into_parts();
+    let body = read_body(body).await?;
     let seen = Seen {
-        method: first.next().unwrap_or_default().to_owned(),
-        target: first.next().unwrap_or_default().to_owned(),
-        head: head.clone(),
-        body,
+        method: parts.method.to_string(),
+        target: parts.uri.to_string(),
+        head: head_text(&parts),
+        body: String::from_utf8_lossy(&body).into_owned(),
     };
     let answer = {
         let mut st = state.lock().unwrap();
@@ -148,63 +127,62 @@ async fn serve(
         other => other,
     };
     match answer {
-        Some(Answer::Drop) | Some(Answer::Inject(_)) => Ok(()),
+        Some(Answer::Drop) | Some(Answer::Inject(_)) => Err(Hangup),
         Some(Answer::Hang) => {
             tokio::time::sleep(HANG).await;
-            Ok(())
+            Err(Hangup)
         }
         Some(Answer::Status(status, body)) => {
-            let resp = format!(
-                "HTTP/1.1 {status} Fault\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            client.write_all(resp.as_bytes()).await
+            let mut response = Response::new(Full::new(Bytes::from(body)));
+            *response.status_mut() = StatusCode::from_u16(status).expect("a rule's HTTP status");
+            response
+                .headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+            response
+                .extensions_mut()
+                .insert(ReasonPhrase::from_static(b"Fault"));
+            Ok(response)
         }
-        None => {
-            let mut upstream = TcpStream::connect(("127.0.0.1", upstream_port)).await?;
-            // One request per connection: ask moto to close, so its answer ends at EOF.
-            let head = head
-                .lines()
-                .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
-                .collect::<Vec<_>>()
-                .join("\r\n");
-            upstream
-                .write_all(format!("{head}\r\nConnection: close\r\n\r\n").as_bytes())
-                .await?;
-            upstream
-                .write_all(raw.get(split + 4..).unwrap_or_default())
-                .await?;
-            let mut resp = Vec::new();
-            upstream.read_to_end(&mut resp).await?;
-            client.write_all(&resp).await
-        }
+        None => forward(parts, body, upstream_port).await,
     }
 }
 
-/// Reads one request (headers and a Content-Length body); `None` on an empty connection.
-async fn read_request(stream: &mut TcpStream) -> std::io::Result<Option<Vec<u8>>> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    loop {
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            return Ok((!buf.is_empty()).then_some(buf));
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(split) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..split]).to_ascii_lowercase();
-            let len = head
-                .lines()
-                .find_map(|l| {
-                    l.strip_prefix("content-length:")
-                        .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                })
-                .unwrap_or(0);
-            if buf.len() >= split + 4 + len {
-                return Ok(Some(buf));
-            }
-        }
+/// The request line and header lines as a client sent them (header names as hyper reads them:
+/// lower case), without the blank line that ends them.
+fn head_text(parts: &Parts) -> String {
+    let mut head = format!("{} {} {:?}", parts.method, parts.uri, parts.version);
+    for (name, value) in &parts.headers {
+        head.push_str(&format!(
+            "\r\n{name}: {}",
+            String::from_utf8_lossy(value.as_bytes())
+        ));
     }
+    head
+}
+
+/// Sends the request to moto on its own connection (asking moto to close it: one request per
+/// connection) and relays moto's answer.
+async fn forward(parts: Parts, body: Bytes, upstream_port: u16) -> Reply {
+    let upstream = TcpStream::connect(("127.0.0.1", upstream_port))
+        .await
+        .map_err(|_| Hangup)?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(upstream))
+        .await
+        .map_err(|_| Hangup)?;
+    tokio::spawn(connection);
+    let mut request = Request::new(Full::new(body));
+    *request.method_mut() = parts.method;
+    *request.uri_mut() = parts.uri;
+    *request.version_mut() = parts.version;
+    *request.headers_mut() = parts.headers;
+    request.headers_mut().remove(CONNECTION);
+    request
+        .headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    let response = sender.send_request(request).await.map_err(|_| Hangup)?;
+    let (parts, body) = response.into_parts();
+    let body = read_body(body).await?;
+    Ok(Response::from_parts(parts, Full::new(body)))
 }
 
 /// A class of failure to inject.
