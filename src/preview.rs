@@ -7,7 +7,7 @@
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::aws::{Account, Connector, LiveReplication};
+use crate::aws::{Account, Connector, LiveReplication, SseAlgorithm};
 use crate::plan::names::{tags, ROLE_POLICY_NAME};
 use crate::plan::Plan;
 use crate::reconcile::diff::{self, Removed};
@@ -73,7 +73,7 @@ async fn versioning_change(
     let action = diff::versioning(enabled);
     let mut c = change(acct, "versioning", arn, action);
     if action.changes() {
-        c.current = Some(json!({"Status": acct.versioning_status(bucket).await?}));
+        c.current = Some(json!({"Status": acct.versioning_status(bucket).await?.as_str()}));
         c.desired = Some(json!({"Status": "Enabled"}));
     }
     Ok(c)
@@ -125,9 +125,10 @@ async fn source_changes(
     if action.changes() {
         c.current = Some(current.map_or(
             json!({"SSEAlgorithm": "none"}),
-            |e| json!({"SSEAlgorithm": e.algorithm, "KMSMasterKeyID": e.kms_key}),
+            |e| json!({"SSEAlgorithm": e.algorithm.as_str(), "KMSMasterKeyID": e.kms_key}),
         ));
-        c.desired = Some(json!({"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": name}));
+        let kms = SseAlgorithm::Kms.as_str();
+        c.desired = Some(json!({"SSEAlgorithm": kms, "KMSMasterKeyID": name}));
     }
     changes.push(c);
     Ok(changes)

@@ -1,6 +1,6 @@
 //! The KMS calls the provider makes.
 
-use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
+use aws_sdk_kms::types::{KeySpec, KeyUsageType, Tag};
 
 use super::account::{op, optional};
 use super::{Account, AwsError};
@@ -31,11 +31,48 @@ const SCHEDULE_DELETION: super::Op = op(
     true,
 );
 
+/// A key's state, as far as the provider decides on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyState {
+    Enabled,
+    Disabled,
+    /// Scheduled for deletion (cancellable until the window ends).
+    PendingDeletion,
+    /// Any other state KMS reports (`PendingImport`, `Unavailable`, ...).
+    Other(String),
+}
+
+impl KeyState {
+    fn parse(s: &str) -> Self {
+        match s {
+            "Enabled" => Self::Enabled,
+            "Disabled" => Self::Disabled,
+            "PendingDeletion" => Self::PendingDeletion,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Enabled => "Enabled",
+            Self::Disabled => "Disabled",
+            Self::PendingDeletion => "PendingDeletion",
+            Self::Other(s) => s,
+        }
+    }
+}
+
+impl std::fmt::Display for KeyState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What the provider needs to know about a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyInfo {
     pub arn: String,
-    pub state: String,
+    pub state: KeyState,
     /// `SYMMETRIC_DEFAULT` for keys S3 can use.
     pub spec: String,
     pub usage: String,
@@ -44,7 +81,7 @@ pub struct KeyInfo {
 
 impl KeyInfo {
     pub fn enabled(&self) -> bool {
-        self.state == KeyState::Enabled.as_str()
+        self.state == KeyState::Enabled
     }
     pub fn usable_by_s3(&self) -> bool {
         self.spec == KeySpec::SymmetricDefault.as_str()
@@ -61,10 +98,7 @@ impl Account {
         )?;
         Ok(out.and_then(|o| o.key_metadata).map(|m| KeyInfo {
             arn: m.arn().unwrap_or_default().to_owned(),
-            state: m
-                .key_state()
-                .map(|s| s.as_str().to_owned())
-                .unwrap_or_default(),
+            state: KeyState::parse(m.key_state().map(|s| s.as_str()).unwrap_or_default()),
             spec: m
                 .key_spec()
                 .map(|s| s.as_str().to_owned())

@@ -20,7 +20,7 @@ pub use connect::{tuned, Connector, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_SETTLE, SES
 pub use error::{from_sdk, AwsError, AwsErrorDetail, Code, ErrorKind, Op};
 pub use iam::RoleInfo;
 pub use in_flight::{InFlight, Slot, MAX_CALLS_IN_FLIGHT};
-pub use kms::KeyInfo;
+pub use kms::{KeyInfo, KeyState};
 pub use objects::ObjectVersion;
 pub use organizations::Membership;
-pub use s3::{DefaultEncryption, LiveReplication, LiveRule};
+pub use s3::{DefaultEncryption, LiveReplication, LiveRule, SseAlgorithm, VersioningStatus};

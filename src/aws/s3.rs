@@ -117,7 +117,7 @@ impl LiveRule {
 /// A bucket's default encryption.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DefaultEncryption {
-    pub algorithm: String,
+    pub algorithm: SseAlgorithm,
     pub kms_key: Option<String>,
     pub bucket_key: bool,
 }
@@ -125,7 +125,63 @@ pub struct DefaultEncryption {
 impl DefaultEncryption {
     /// Whether this is SSE-KMS with exactly `key`.
     pub fn is_kms_with(&self, key: &str) -> bool {
-        self.algorithm == "aws:kms" && self.kms_key.as_deref() == Some(key)
+        self.algorithm == SseAlgorithm::Kms && self.kms_key.as_deref() == Some(key)
+    }
+}
+
+/// A bucket's default server-side encryption algorithm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SseAlgorithm {
+    /// `AES256`: SSE-S3.
+    Aes256,
+    /// `aws:kms`: SSE-KMS, what this provider sets.
+    Kms,
+    /// `aws:kms:dsse`: dual-layer SSE-KMS.
+    KmsDsse,
+    Other(String),
+}
+
+impl SseAlgorithm {
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "AES256" => Self::Aes256,
+            "aws:kms" => Self::Kms,
+            "aws:kms:dsse" => Self::KmsDsse,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Aes256 => "AES256",
+            Self::Kms => "aws:kms",
+            Self::KmsDsse => "aws:kms:dsse",
+            Self::Other(s) => s,
+        }
+    }
+
+    /// Whether objects are encrypted with a KMS key (single- or dual-layer).
+    pub fn is_kms(&self) -> bool {
+        matches!(self, Self::Kms | Self::KmsDsse)
+    }
+}
+
+/// A bucket's versioning, as `GetBucketVersioning` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersioningStatus {
+    Enabled,
+    Suspended,
+    /// Never enabled (S3 reports no status).
+    Disabled,
+}
+
+impl VersioningStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Enabled => "Enabled",
+            Self::Suspended => "Suspended",
+            Self::Disabled => "Disabled",
+        }
     }
 }
 
@@ -165,12 +221,14 @@ impl Account {
     }
 
     /// `Enabled`, `Suspended`, or `Disabled` (never enabled).
-    pub async fn versioning_status(&self, bucket: &str) -> Result<String, AwsError> {
+    pub async fn versioning_status(&self, bucket: &str) -> Result<VersioningStatus, AwsError> {
         let req = self.s3.get_bucket_versioning().bucket(bucket);
         let out = self.call(GET_VERSIONING, &arn(bucket), req.send()).await?;
-        Ok(out
-            .status()
-            .map_or("Disabled".to_owned(), |s| s.as_str().to_owned()))
+        Ok(match out.status() {
+            Some(BucketVersioningStatus::Enabled) => VersioningStatus::Enabled,
+            Some(BucketVersioningStatus::Suspended) => VersioningStatus::Suspended,
+            _ => VersioningStatus::Disabled,
+        })
     }
 
     /// Whether requesters pay for the bucket (replication does not work then).
@@ -358,7 +416,7 @@ impl Account {
         Ok(rule
             .and_then(|r| r.apply_server_side_encryption_by_default)
             .map(|d| DefaultEncryption {
-                algorithm: d.sse_algorithm().as_str().to_owned(),
+                algorithm: SseAlgorithm::parse(d.sse_algorithm().as_str()),
                 kms_key: d.kms_master_key_id().map(str::to_owned),
                 bucket_key,
             }))

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use futures::{StreamExt, TryStreamExt};
 
-use crate::aws::{Account, AwsError, Connector, LiveRule, Membership};
+use crate::aws::{Account, AwsError, Connector, LiveRule, Membership, VersioningStatus};
 use crate::doctor::{
     DestinationBucket, Key, NamedPolicy, ReplicationRole, Snapshot, SourceBucket, Versioning,
 };
@@ -80,11 +80,11 @@ impl Target {
     }
 }
 
-fn versioning(status: &str) -> Versioning {
+fn versioning(status: VersioningStatus) -> Versioning {
     match status {
-        "Enabled" => Versioning::Enabled,
-        "Suspended" => Versioning::Suspended,
-        _ => Versioning::Disabled,
+        VersioningStatus::Enabled => Versioning::Enabled,
+        VersioningStatus::Suspended => Versioning::Suspended,
+        VersioningStatus::Disabled => Versioning::Disabled,
     }
 }
 
@@ -103,7 +103,7 @@ async fn key(acct: &Account, id: &str) -> Result<Option<Key>, AwsError> {
         .map_or_else(|| acct.region.to_string(), str::to_owned);
     Ok(Some(Key {
         policy: json_or_string(&policy),
-        state: info.state,
+        state: info.state.as_str().to_owned(),
         spec: info.spec,
         region,
         arn: info.arn,
@@ -163,14 +163,11 @@ pub async fn snapshot(conn: &Connector, t: &Target) -> Result<Snapshot, InspectE
 async fn source_bucket(src: &Account, bucket: &str) -> Result<SourceBucket, InspectError> {
     let key_of = async {
         let enc = src.default_encryption(bucket).await?;
-        let id = enc
-            .as_ref()
-            .filter(|e| e.algorithm.starts_with("aws:kms"))
-            .map(|e| {
-                e.kms_key
-                    .clone()
-                    .unwrap_or_else(|| "alias/aws/s3".to_owned())
-            });
+        let id = enc.as_ref().filter(|e| e.algorithm.is_kms()).map(|e| {
+            e.kms_key
+                .clone()
+                .unwrap_or_else(|| "alias/aws/s3".to_owned())
+        });
         let key = match &id {
             Some(id) => key(src, id).await?,
             None => None,
@@ -188,7 +185,7 @@ async fn source_bucket(src: &Account, bucket: &str) -> Result<SourceBucket, Insp
         account: src.id.to_string(),
         region: src.region.to_string(),
         bucket: bucket.to_owned(),
-        versioning: versioning(&status),
+        versioning: versioning(status),
         requester_pays,
         object_lock,
         bucket_policy: policy.map(|p| json_or_string(&p)),
@@ -239,7 +236,7 @@ async fn destination(
         account,
         region: region.to_string(),
         bucket_policy: policy.map(|p| json_or_string(&p)),
-        versioning: versioning(&status),
+        versioning: versioning(status),
         requester_pays,
         object_lock,
         key,

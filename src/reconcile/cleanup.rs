@@ -149,7 +149,7 @@ async fn source_key_of(src: &Account, spec: &Spec) -> Result<Option<String>, Rec
             keys::find_created(src, &source_key_alias(&spec.source.bucket)).await?
         }
         SourceKey::Discover => match src.default_encryption(spec.source.bucket.as_str()).await {
-            Ok(Some(enc)) if enc.algorithm.starts_with("aws:kms") => match enc.kms_key {
+            Ok(Some(enc)) if enc.algorithm.is_kms() => match enc.kms_key {
                 Some(k) => src
                     .describe_key(&k)
                     .await?

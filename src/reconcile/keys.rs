@@ -2,7 +2,7 @@
 //! provider makes (found again by alias, recognised by tag).
 
 use super::ReconcileError;
-use crate::aws::{Account, ErrorKind, KeyInfo};
+use crate::aws::{Account, ErrorKind, KeyInfo, KeyState};
 use crate::plan::names::tags;
 use crate::spec::{BucketName, KeyRemoval};
 
@@ -149,7 +149,7 @@ pub async fn retire_created(
         return Ok(None);
     };
     let info = acct.describe_key(&arn).await?;
-    if info.is_some_and(|i| i.state != "PendingDeletion") {
+    if info.is_some_and(|i| i.state != KeyState::PendingDeletion) {
         match acct.schedule_key_deletion(&arn, window_days).await {
             // The account's owner keeps key deletion for itself (the destination template's
             // default, AllowKeyDeletion false): the key stays, with its alias, so a later

@@ -90,7 +90,7 @@ async fn discover_key(acct: &Account, bucket: &str) -> Result<Option<String>, Re
     let Some(enc) = acct.default_encryption(bucket).await? else {
         return Ok(None);
     };
-    if !enc.algorithm.starts_with("aws:kms") {
+    if !enc.algorithm.is_kms() {
         return Ok(None);
     }
     let key = enc.kms_key.unwrap_or_else(|| "alias/aws/s3".to_owned());

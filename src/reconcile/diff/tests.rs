@@ -63,7 +63,7 @@ fn versioning_is_updated_only_when_not_enabled() {
 fn default_encryption_is_kept_only_when_it_is_sse_kms_with_the_key() {
     let key = "arn:aws:kms:eu-west-1:111111111111:key/k";
     let enc = |algorithm: &str, k: Option<&str>| DefaultEncryption {
-        algorithm: algorithm.to_owned(),
+        algorithm: crate::aws::SseAlgorithm::parse(algorithm),
         kms_key: k.map(str::to_owned),
         bucket_key: false,
     };
