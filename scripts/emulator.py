@@ -24,6 +24,10 @@ Command line::
     target/tools/python scripts/emulator.py ensure-moto   # install pinned moto (in a venv)
     target/tools/python scripts/emulator.py serve [--port N] [--world spec.json]
     target/tools/python scripts/emulator.py selftest
+    target/tools/python scripts/emulator.py moto [--log FILE]
+
+``moto`` is how the Rust tests (tests/support/emulator.rs) start moto: ``MotoServer`` as
+here, one line ``ready <endpoint>`` on stdout once it answers, stopped when stdin closes.
 
 ``serve`` keeps moto and a receiver running and prints the environment to point
 ``bootstrap invoke`` at them; a world spec is
@@ -816,6 +820,16 @@ def _cmd_serve(args) -> int:
         return 0
 
 
+def _cmd_moto(args) -> int:
+    """One moto for another program (the Rust tests): started as everything here starts it,
+    announced on stdout, stopped when the caller closes our stdin (or exits)."""
+    install_signal_exit()
+    with MotoServer(log_path=args.log) as moto:
+        print(f"ready {moto.endpoint}", flush=True)
+        sys.stdin.read()
+    return 0
+
+
 def _cmd_selftest(_args) -> int:
     with MotoServer() as moto, Receiver() as receiver:
         cloud = Cloud(moto.endpoint)
@@ -852,6 +866,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--region", default="eu-west-1", help="AWS_REGION to print for the provider")
     serve.add_argument("--world", help="JSON world spec to create after start")
     serve.set_defaults(fn=_cmd_serve)
+    moto = sub.add_parser("moto", help="run moto alone: print `ready <endpoint>`, stop when stdin closes")
+    moto.add_argument("--log", help="moto's log file (default: a temporary file)")
+    moto.set_defaults(fn=_cmd_moto)
     sub.add_parser("selftest", help="start everything, create a 3-account world, check it").set_defaults(fn=_cmd_selftest)
     args = parser.parse_args(argv)
     return args.fn(args)

@@ -143,14 +143,17 @@ impl Provider {
         let known_id: Arc<Mutex<Option<String>>> =
             Arc::new(Mutex::new(request.physical_resource_id.clone()));
         // Boxed: the SDK's futures are large, and the work must not live on the caller's stack.
-        let work = AssertUnwindSafe(Box::pin(run(
-            &request,
-            &conn,
-            Deadline(budget.work_until),
-            known_id.clone(),
-            &self.settings,
-        )))
-        .catch_unwind();
+        let deadline = Deadline(budget.work_until);
+        let work = async {
+            match request.kind {
+                RequestKind::Create | RequestKind::Update => {
+                    let id = known_id.clone();
+                    create_or_update(&request, &conn, deadline, id, &self.settings).await
+                }
+                RequestKind::Delete => delete(&request, &conn, deadline, &self.settings).await,
+            }
+        };
+        let work = AssertUnwindSafe(Box::pin(work)).catch_unwind();
         let left = budget
             .work_until
             .saturating_duration_since(std::time::Instant::now());
@@ -263,21 +266,6 @@ fn response(
 
 fn failed(request: &Request, physical_id: String, reason: String) -> Response {
     response(request, Status::Failed, physical_id, Some(reason))
-}
-
-async fn run(
-    request: &Request,
-    conn: &Connector,
-    deadline: Deadline,
-    known_id: Arc<Mutex<Option<String>>>,
-    settings: &Settings,
-) -> Response {
-    match request.kind {
-        RequestKind::Create | RequestKind::Update => {
-            create_or_update(request, conn, deadline, known_id, settings).await
-        }
-        RequestKind::Delete => delete(request, conn, deadline, settings).await,
-    }
 }
 
 /// The stack resource a request comes from: the owner Create records.

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::aws::{Account, Connector, LiveReplication, SseAlgorithm};
 use crate::plan::names::{tags, ROLE_POLICY_NAME};
-use crate::plan::Plan;
+use crate::plan::{KeyStatement, Plan};
 use crate::reconcile::diff::{self, Removed};
 use crate::reconcile::{check_all, connect_destinations, resolve_source, ReconcileError};
 use crate::reconcile::{DestinationFacts, SourceFacts};
@@ -249,15 +249,7 @@ async fn statement_changes(
 ) -> Result<Vec<Change>, ReconcileError> {
     let mut out = Vec::new();
     if let Some(k) = &plan.source_key_statement {
-        let policy = key_policy(src, plan, &k.key_arn).await?;
-        out.push(statement_change(
-            src,
-            &format!("key policy statement {}", k.sid),
-            &k.key_arn,
-            policy,
-            &k.sid,
-            &k.statement,
-        ));
+        out.push(key_statement_change(src, plan, k).await?);
     }
     for b in &plan.bucket_statements {
         let acct = &dests[b.dest_index];
@@ -279,18 +271,25 @@ async fn statement_changes(
         ));
     }
     for k in &plan.key_statements {
-        let acct = &dests[k.dest_index];
-        let policy = key_policy(acct, plan, &k.key_arn).await?;
-        out.push(statement_change(
-            acct,
-            &format!("key policy statement {}", k.sid),
-            &k.key_arn,
-            policy,
-            &k.sid,
-            &k.statement,
-        ));
+        out.push(key_statement_change(&dests[k.dest_index], plan, k).await?);
     }
     Ok(out)
+}
+
+async fn key_statement_change(
+    acct: &Account,
+    plan: &Plan,
+    k: &KeyStatement,
+) -> Result<Change, ReconcileError> {
+    let policy = key_policy(acct, plan, &k.key_arn).await?;
+    Ok(statement_change(
+        acct,
+        &format!("key policy statement {}", k.sid),
+        &k.key_arn,
+        policy,
+        &k.sid,
+        &k.statement,
+    ))
 }
 
 async fn replication_change(

@@ -111,8 +111,9 @@ impl Account {
     }
 }
 
-/// Percent-encoding for the `x-amz-tagging` query-string form.
-fn urlencode(s: &str) -> String {
+/// Percent-encoding of everything but RFC 3986's unreserved characters: the `x-amz-tagging`
+/// query-string form (and IAM's URL-encoded policy documents, in the test stub).
+pub(super) fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {

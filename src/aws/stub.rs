@@ -18,6 +18,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 
+use super::objects::urlencode;
 use super::{Account, CallLog, InFlight};
 use crate::spec::{AccountId, Region};
 
@@ -274,7 +275,7 @@ pub fn role(name: &str, trust: &str, boundary: Option<&str>, tags: &[(&str, &str
         .collect();
     format!(
         "<Role><Path>/s3-replication/</Path><RoleName>{name}</RoleName><RoleId>AROASTUB</RoleId><Arn>arn:aws:iam::{ACCOUNT}:role/s3-replication/{name}</Arn><CreateDate>2026-01-01T00:00:00Z</CreateDate><AssumeRolePolicyDocument>{}</AssumeRolePolicyDocument>{boundary}<Tags>{tags}</Tags></Role>",
-        percent(trust)
+        urlencode(trust)
     )
 }
 
@@ -282,20 +283,8 @@ pub fn role(name: &str, trust: &str, boundary: Option<&str>, tags: &[(&str, &str
 pub fn role_policy(role: &str, name: &str, document: &str) -> String {
     format!(
         "<RoleName>{role}</RoleName><PolicyName>{name}</PolicyName><PolicyDocument>{}</PolicyDocument>",
-        percent(document)
+        urlencode(document)
     )
-}
-
-/// IAM returns policy documents URL-encoded.
-fn percent(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 fn xml(s: &str) -> String {

@@ -35,42 +35,35 @@ pub struct Malformed {
     pub answer_to: Option<Box<Request>>,
 }
 
+/// A [`Request`] from one of `aws_lambda_events`' three request types (same field names,
+/// different types).
+macro_rules! request {
+    ($kind:ident, $r:ident, $physical:expr, $old:expr) => {
+        Request {
+            kind: RequestKind::$kind,
+            response_url: $r.response_url,
+            stack_id: $r.stack_id,
+            request_id: $r.request_id,
+            logical_resource_id: $r.logical_resource_id,
+            resource_type: $r.resource_type,
+            physical_resource_id: $physical,
+            properties: $r.resource_properties,
+            old_properties: $old,
+        }
+    };
+}
+
 /// Parses a Lambda event into a [`Request`].
 pub fn parse_event(event: Value) -> Result<Request, Malformed> {
     match serde_json::from_value::<CfnRequest>(event.clone()) {
-        Ok(CfnRequest::Create(r)) => Ok(Request {
-            kind: RequestKind::Create,
-            response_url: r.response_url,
-            stack_id: r.stack_id,
-            request_id: r.request_id,
-            logical_resource_id: r.logical_resource_id,
-            resource_type: r.resource_type,
-            physical_resource_id: None,
-            properties: r.resource_properties,
-            old_properties: None,
-        }),
-        Ok(CfnRequest::Update(r)) => Ok(Request {
-            kind: RequestKind::Update,
-            response_url: r.response_url,
-            stack_id: r.stack_id,
-            request_id: r.request_id,
-            logical_resource_id: r.logical_resource_id,
-            resource_type: r.resource_type,
-            physical_resource_id: Some(r.physical_resource_id),
-            properties: r.resource_properties,
-            old_properties: Some(r.old_resource_properties),
-        }),
-        Ok(CfnRequest::Delete(r)) => Ok(Request {
-            kind: RequestKind::Delete,
-            response_url: r.response_url,
-            stack_id: r.stack_id,
-            request_id: r.request_id,
-            logical_resource_id: r.logical_resource_id,
-            resource_type: r.resource_type,
-            physical_resource_id: Some(r.physical_resource_id),
-            properties: r.resource_properties,
-            old_properties: None,
-        }),
+        Ok(CfnRequest::Create(r)) => Ok(request!(Create, r, None, None)),
+        Ok(CfnRequest::Update(r)) => Ok(request!(
+            Update,
+            r,
+            Some(r.physical_resource_id),
+            Some(r.old_resource_properties)
+        )),
+        Ok(CfnRequest::Delete(r)) => Ok(request!(Delete, r, Some(r.physical_resource_id), None)),
         Ok(_) => Err(lenient(&event, "unsupported RequestType".to_owned())),
         Err(e) => Err(lenient(
             &event,

@@ -227,10 +227,7 @@ fn evaluate_statement(
 
     // Principal / NotPrincipal; identity policies apply to the identity they are attached to.
     let principal = match kind {
-        PolicyKind::Identity => PrincipalMatch {
-            direct: Tri::Yes,
-            account: Tri::No,
-        },
+        PolicyKind::Identity => PrincipalMatch::direct(Tri::Yes),
         PolicyKind::Resource | PolicyKind::Trust => {
             match (stmt.get("Principal"), stmt.get("NotPrincipal")) {
                 (Some(p), None) => match_principal(p, &req.principal, notes),

@@ -106,6 +106,22 @@ impl PrincipalMatch {
         account: Tri::No,
     };
 
+    /// The principal itself is (`Yes`), may be (`Unknown`) or is not (`No`) the one named.
+    pub const fn direct(t: Tri) -> PrincipalMatch {
+        PrincipalMatch {
+            direct: t,
+            account: Tri::No,
+        }
+    }
+
+    /// The principal's account is, may be or is not the one named.
+    pub const fn account(t: Tri) -> PrincipalMatch {
+        PrincipalMatch {
+            direct: Tri::No,
+            account: t,
+        }
+    }
+
     fn or(self, o: PrincipalMatch) -> PrincipalMatch {
         PrincipalMatch {
             direct: self.direct.or(o.direct),
@@ -139,10 +155,7 @@ fn role_name(role_arn: &str) -> &str {
 /// unknown (the session name is not known); `CanonicalUser` is unknown (canonical ids are not in
 /// the snapshot).
 pub fn match_principal(elem: &Value, p: &Principal, notes: &mut Vec<String>) -> PrincipalMatch {
-    let yes_direct = PrincipalMatch {
-        direct: Tri::Yes,
-        account: Tri::No,
-    };
+    let yes_direct = PrincipalMatch::direct(Tri::Yes);
     if elem.as_str() == Some("*") {
         return yes_direct;
     }
@@ -162,10 +175,7 @@ pub fn match_principal(elem: &Value, p: &Principal, notes: &mut Vec<String>) -> 
                     notes.push(format!(
                         "CanonicalUser {v:?} may be the principal's account; canonical ids are not known"
                     ));
-                    PrincipalMatch {
-                        direct: Tri::No,
-                        account: Tri::Unknown,
-                    }
+                    PrincipalMatch::account(Tri::Unknown)
                 }
                 _ => PrincipalMatch::NONE,
             };
@@ -176,14 +186,8 @@ pub fn match_principal(elem: &Value, p: &Principal, notes: &mut Vec<String>) -> 
 }
 
 fn match_aws_principal(v: &str, p: &Principal, notes: &mut Vec<String>) -> PrincipalMatch {
-    let direct = |t| PrincipalMatch {
-        direct: t,
-        account: Tri::No,
-    };
-    let account = |t| PrincipalMatch {
-        direct: Tri::No,
-        account: t,
-    };
+    let direct = PrincipalMatch::direct;
+    let account = PrincipalMatch::account;
     if v == "*" {
         return direct(Tri::Yes);
     }
@@ -252,8 +256,5 @@ pub fn match_not_principal(elem: &Value, p: &Principal, notes: &mut Vec<String>)
             Tri::Unknown
         }
     };
-    PrincipalMatch {
-        direct: applies,
-        account: Tri::No,
-    }
+    PrincipalMatch::direct(applies)
 }

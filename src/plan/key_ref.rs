@@ -193,11 +193,11 @@ mod tests {
 
     #[test]
     fn a_key_to_create_is_named_by_its_alias_arn() {
-        let k = KeyRef::ToCreate {
-            alias: "alias/s3-replication/src".to_owned(),
-            account: AccountId::parse("222222222222").unwrap(),
-            region: Region::parse("cn-north-1").unwrap(),
-        };
+        let k = KeyRef::source_to_create(
+            &BucketName::parse("src").unwrap(),
+            &AccountId::parse("222222222222").unwrap(),
+            &Region::parse("cn-north-1").unwrap(),
+        );
         assert_eq!(
             k.name(),
             "arn:aws-cn:kms:cn-north-1:222222222222:alias/s3-replication/src"

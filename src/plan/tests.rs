@@ -3,6 +3,8 @@
 use serde_json::{json, Value};
 
 use super::*;
+use crate::doctor::document::statements;
+use crate::doctor::matching::strings;
 use crate::spec::{self, AccountId, Region};
 
 /// Every action the provider may grant, checked against the service authorization reference
@@ -29,6 +31,15 @@ fn spec_of(v: Value) -> Spec {
     spec::parse(&v).unwrap()
 }
 
+/// The names resolved for a source in account 111111111111, eu-west-1.
+fn resolved(spec: &Spec) -> Resolved {
+    Resolved::new(
+        spec,
+        AccountId::parse("111111111111").unwrap(),
+        Region::parse("eu-west-1").unwrap(),
+    )
+}
+
 fn two_destinations() -> Spec {
     spec_of(json!({
         "SourceBucket": "src-bucket", "SourceRegion": "eu-west-1",
@@ -40,11 +51,7 @@ fn two_destinations() -> Spec {
 }
 
 fn build(spec: &Spec) -> Plan {
-    let r = Resolved::new(
-        spec,
-        AccountId::parse("111111111111").unwrap(),
-        Region::parse("eu-west-1").unwrap(),
-    );
+    let r = resolved(spec);
     Plan::build(
         spec,
         r,
@@ -64,24 +71,6 @@ fn build(spec: &Spec) -> Plan {
 fn keys(spec: &Spec, source: Option<String>, dests: &[Option<String>]) -> Keys {
     let dests: Vec<Option<&str>> = dests.iter().map(Option::as_deref).collect();
     Keys::known(spec, source.as_deref(), &dests)
-}
-
-fn statements(doc: &Value) -> Vec<Value> {
-    doc["Statement"]
-        .as_array()
-        .cloned()
-        .unwrap_or_else(|| vec![doc.clone()])
-}
-
-fn strings(v: &Value) -> Vec<String> {
-    match v {
-        Value::String(s) => vec![s.clone()],
-        Value::Array(a) => a
-            .iter()
-            .filter_map(|x| x.as_str().map(str::to_owned))
-            .collect(),
-        _ => vec![],
-    }
 }
 
 /// Every statement the plan writes anywhere.
@@ -266,11 +255,7 @@ fn sse_kms_source_requires_a_replica_key() {
     let spec = spec_of(
         json!({"SourceBucket": "src-bucket", "Destinations": [{"Bucket": "dst-a", "AccountId": "222222222222", "Region": "us-west-2"}]}),
     );
-    let r = Resolved::new(
-        &spec,
-        AccountId::parse("111111111111").unwrap(),
-        Region::parse("eu-west-1").unwrap(),
-    );
+    let r = resolved(&spec);
     let err = Plan::build(
         &spec,
         r.clone(),
@@ -297,11 +282,7 @@ fn same_account_destination_keeps_ownership_and_omits_account() {
     let spec = spec_of(
         json!({"SourceBucket": "src-bucket", "Destinations": [{"Bucket": "dst-a", "AccountId": "111111111111", "Region": "us-west-2"}]}),
     );
-    let r = Resolved::new(
-        &spec,
-        AccountId::parse("111111111111").unwrap(),
-        Region::parse("eu-west-1").unwrap(),
-    );
+    let r = resolved(&spec);
     let p = Plan::build(&spec, r, &keys(&spec, None, &[None])).unwrap();
     let d = &p.replication.rules[0].destination;
     assert!(!d.owner_override && d.account.is_none());
@@ -314,11 +295,7 @@ fn role_policy_limit_fails_clearly_before_iam_does() {
         .map(|i| json!({"Bucket": format!("destination-bucket-number-{i:04}"), "AccountId": "222222222222", "Region": "us-west-2", "KmsKeyArn": format!("arn:aws:kms:us-west-2:222222222222:key/{i:036}")}))
         .collect();
     let spec = spec_of(json!({"SourceBucket": "src-bucket", "Destinations": dests}));
-    let r = Resolved::new(
-        &spec,
-        AccountId::parse("111111111111").unwrap(),
-        Region::parse("eu-west-1").unwrap(),
-    );
+    let r = resolved(&spec);
     let err = Plan::build(
         &spec,
         r,
@@ -341,11 +318,7 @@ fn fifty_destinations_fit_the_role_policy() {
         .map(|i| json!({"Bucket": format!("backup-{i:02}"), "AccountId": format!("2222222222{i:02}"), "Region": "us-west-2"}))
         .collect();
     let spec = spec_of(json!({"SourceBucket": "src-bucket", "Destinations": dests}));
-    let r = Resolved::new(
-        &spec,
-        AccountId::parse("111111111111").unwrap(),
-        Region::parse("eu-west-1").unwrap(),
-    );
+    let r = resolved(&spec);
     let p = Plan::build(&spec, r, &keys(&spec, None, &vec![None; 50])).unwrap();
     assert!(compact_len(&p.role_policy) <= ROLE_POLICY_LIMIT);
     assert_eq!(p.bucket_statements.len(), 50);
@@ -568,11 +541,7 @@ fn statements_follow_the_rules_prefix_and_delete_markers() {
             {"Bucket": "dst-b", "AccountId": "333333333333", "Region": "us-west-2", "Prefix": "raw/", "Id": "raw"}
         ]
     }));
-    let r = Resolved::new(
-        &spec,
-        AccountId::parse("111111111111").unwrap(),
-        Region::parse("eu-west-1").unwrap(),
-    );
+    let r = resolved(&spec);
     let p = Plan::build(&spec, r, &keys(&spec, None, &[None, None, None])).unwrap();
     assert_eq!(p.bucket_statements.len(), 2, "one statement per bucket");
     let a = &p.bucket_statements[0].statement;
@@ -643,11 +612,7 @@ fn organization_statements_are_scoped_and_named_by_scope() {
             "Destinations": [{"Bucket": "central", "AccountId": "222222222222", "Region": "us-west-2",
                               "Prefix": prefix, "DeleteMarkerReplication": deletes.to_string()}]}),
         );
-        let r = Resolved::new(
-            &spec,
-            AccountId::parse("111111111111").unwrap(),
-            Region::parse("eu-west-1").unwrap(),
-        );
+        let r = resolved(&spec);
         Plan::build(&spec, r, &keys(&spec, None, &[None]))
             .unwrap()
             .bucket_statements[0]
@@ -733,12 +698,7 @@ fn the_role_records_its_owner_and_key_removal() {
         stack_id: "arn:aws:cloudformation:eu-west-1:111111111111:stack/s/1".into(),
         logical_id: "Replication".into(),
     };
-    let r = Resolved::new(
-        &spec,
-        AccountId::parse("111111111111").unwrap(),
-        Region::parse("eu-west-1").unwrap(),
-    )
-    .for_request(Some(owner.clone()), None);
+    let r = resolved(&spec).for_request(Some(owner.clone()), None);
     let tags = r.role_tags();
     let record = Record::from_tags(|k| tags.iter().find(|(t, _)| *t == k).map(|(_, v)| v.clone()));
     assert_eq!(record.owner, Some(owner));
@@ -747,11 +707,7 @@ fn the_role_records_its_owner_and_key_removal() {
         Some(KeyRemoval::Delete { window_days: 9 })
     );
     // Outside CloudFormation (`plan`) there is no owner to record.
-    let plain = Resolved::new(
-        &spec,
-        AccountId::parse("111111111111").unwrap(),
-        Region::parse("eu-west-1").unwrap(),
-    );
+    let plain = resolved(&spec);
     assert!(plain
         .role_tags()
         .iter()

@@ -10,7 +10,7 @@ use super::source::SourceFacts;
 use super::statements::{edit_bucket_policy, edit_key_policy_of, Edit, Written};
 use super::{destination, diff, role, source, ReconcileError, DESTINATION_CONCURRENCY};
 use crate::aws::{Account, Connector};
-use crate::plan::{KeyRef, Keys, Plan, Resolved};
+use crate::plan::{KeyRef, KeyStatement, Keys, Plan, Resolved};
 use crate::spec::{Destination, Spec};
 use crate::time::Deadline;
 
@@ -210,33 +210,17 @@ async fn grant(
 ) -> Result<(), ReconcileError> {
     let source_key = async {
         if let Some(k) = &plan.source_key_statement {
-            edit_key_policy_of(
-                src,
-                &k.key_arn,
-                &k.sid,
-                Edit::Upsert(&k.statement),
-                deadline,
-                !k.exclusive,
-                Some(written),
-            )
-            .await?;
+            upsert_key_statement(src, k, deadline, written).await?;
         } else {
             written.mark();
         }
         Ok(())
     };
-    let keys = bounded(plan.key_statements.iter().map(|k| {
-        let acct = &dests[k.dest_index];
-        edit_key_policy_of(
-            acct,
-            &k.key_arn,
-            &k.sid,
-            Edit::Upsert(&k.statement),
-            deadline,
-            !k.exclusive,
-            Some(written),
-        )
-    }));
+    let keys = bounded(
+        plan.key_statements
+            .iter()
+            .map(|k| upsert_key_statement(&dests[k.dest_index], k, deadline, written)),
+    );
     let role_policy = async {
         role::ensure_role_policy(src, plan).await?;
         written.mark();
@@ -244,6 +228,25 @@ async fn grant(
     };
     futures::try_join!(role_policy, source_key, keys)?;
     Ok(())
+}
+
+/// Puts one planned key statement in place (shared unless the key is the resource's own).
+async fn upsert_key_statement(
+    acct: &Account,
+    k: &KeyStatement,
+    deadline: Deadline,
+    written: &Written,
+) -> Result<(), ReconcileError> {
+    edit_key_policy_of(
+        acct,
+        &k.key_arn,
+        &k.sid,
+        Edit::Upsert(&k.statement),
+        deadline,
+        !k.exclusive,
+        Some(written),
+    )
+    .await
 }
 
 /// Writes the replication configuration unless the live one has the planned rules and was

@@ -1,5 +1,6 @@
 //! One destination: its bucket (optionally created), versioning, and replica key.
 
+use super::bucket::{self, Expected};
 use super::gate::Gate;
 use super::ReconcileError;
 use super::{diff, keys};
@@ -23,26 +24,17 @@ pub async fn check(
     source: &BucketName,
 ) -> Result<DestinationFacts, ReconcileError> {
     let bucket = d.bucket.as_str();
-    let exists = match acct.bucket_region(bucket).await? {
-        None if d.create_bucket => false,
-        None => {
-            return Err(ReconcileError::BucketMissing {
-                bucket: bucket.to_owned(),
-                account: acct.id.to_string(),
-                region: d.region.to_string(),
-                hint: "; create it first or set CreateBucket: true",
-            })
-        }
-        Some(actual) if actual != d.region.as_str() => {
-            return Err(ReconcileError::WrongRegion {
-                bucket: bucket.to_owned(),
-                actual,
-                expected: d.region.to_string(),
-                property: "the destination's Region".to_owned(),
-            })
-        }
-        Some(_) => true,
-    };
+    let exists = bucket::exists(
+        acct,
+        bucket,
+        Expected {
+            region: d.region.as_str(),
+            region_property: "the destination's Region",
+            missing_hint: "; create it first or set CreateBucket: true",
+            may_create: d.create_bucket,
+        },
+    )
+    .await?;
     let versioned =
         async { Ok::<_, ReconcileError>(exists && acct.versioning_enabled(bucket).await?) };
     let key = async {

@@ -4,6 +4,7 @@
 //! never finished: what is already gone counts as removed.
 
 mod apply;
+mod bucket;
 mod cleanup;
 mod destination;
 pub mod diff;

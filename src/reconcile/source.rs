@@ -1,5 +1,6 @@
 //! The source side: bucket, its replication configuration's owner, versioning, source key.
 
+use super::bucket::{self, Expected};
 use super::ReconcileError;
 use super::{diff, keys};
 use crate::aws::Account;
@@ -23,25 +24,17 @@ pub async fn check(
     r: &Resolved,
 ) -> Result<SourceFacts, ReconcileError> {
     let bucket = spec.source.bucket.as_str();
-    match acct.bucket_region(bucket).await? {
-        None => {
-            return Err(ReconcileError::BucketMissing {
-                bucket: bucket.to_owned(),
-                account: acct.id.to_string(),
-                region: acct.region.to_string(),
-                hint: "; SourceBucket must be an existing bucket in the source account",
-            })
-        }
-        Some(actual) if actual != acct.region.as_str() => {
-            return Err(ReconcileError::WrongRegion {
-                bucket: bucket.to_owned(),
-                actual,
-                expected: acct.region.to_string(),
-                property: "SourceRegion".to_owned(),
-            })
-        }
-        Some(_) => {}
-    }
+    bucket::exists(
+        acct,
+        bucket,
+        Expected {
+            region: acct.region.as_str(),
+            region_property: "SourceRegion",
+            missing_hint: "; SourceBucket must be an existing bucket in the source account",
+            may_create: false,
+        },
+    )
+    .await?;
     // The bucket exists here: its other reads are independent of each other.
     let owner = async {
         // The role this resource uses records who owns the source's replication.

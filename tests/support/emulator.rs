@@ -1,15 +1,16 @@
-//! moto in server mode: where it is installed, starting it on a free port, its control API
-//! (reset, state), and stopping it on drop.
+//! moto in server mode: started through `scripts/emulator.py` (the one harness the demo and the
+//! Python tests use too), its control API (reset, state), and stopping it on drop.
 
-use std::fs::File;
+use std::fs::OpenOptions;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::http_client::{free_port, http_request};
+use super::http_client::http_request;
 use super::ids::COUNTER;
 
 /// Where the scripts keep their tools (virtual environments, the Lambda build's target
@@ -29,88 +30,87 @@ pub fn tools_dir() -> PathBuf {
         .unwrap_or_default()
 }
 
-/// The command (program, leading args) that runs moto's server.
-pub fn moto_command() -> (PathBuf, Vec<String>) {
-    if let Some(explicit) = std::env::var_os("MOTO_SERVER").filter(|v| !v.is_empty()) {
-        return (PathBuf::from(explicit), Vec::new());
-    }
-    // moto (with the project's fixes) in the venv `scripts/setup.sh` makes.
-    let wrapper = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/moto_server.py");
+/// The Python of the venv `scripts/setup.sh` makes (the pinned moto is installed there).
+pub fn python() -> PathBuf {
     let python = tools_dir().join("moto/bin/python");
     assert!(
         python.is_file(),
-        "no moto: run `bash scripts/setup.sh` (it installs the pinned moto into {}), or set MOTO_SERVER",
+        "no moto: run `bash scripts/setup.sh` (it installs the pinned moto into {})",
         python.display()
     );
-    (python, vec![wrapper.display().to_string()])
+    python
 }
 
-/// A moto server on 127.0.0.1, killed when dropped.
+/// A moto server on 127.0.0.1, stopped when dropped.
+///
+/// Started as the demo and the Python tests start theirs: `scripts/emulator.py moto` runs
+/// `MotoServer` (the pinned moto through `scripts/moto_server.py`, or `$MOTO_SERVER`; a free
+/// port; waiting until it answers, with retries), prints `ready <endpoint>`, and stops moto
+/// when its stdin closes.
 pub struct Emulator {
     child: Child,
+    /// Closing it (on drop) tells `emulator.py` to stop moto.
+    stdin: Option<ChildStdin>,
     port: u16,
     log_path: PathBuf,
 }
 
 impl Emulator {
-    /// Spawn moto on a free port and wait until it answers (panics if it cannot).
+    /// Starts moto and waits until it answers (panics, with its log's tail, if it cannot).
     pub async fn start() -> Emulator {
-        let (program, prefix) = moto_command();
-        let mut last_error = String::new();
-        let mut last_log = PathBuf::new();
-        for _attempt in 0..3 {
-            let port = free_port();
-            let log_path = std::env::temp_dir().join(format!(
-                "moto-{}-{}-{port}.log",
-                std::process::id(),
-                COUNTER.fetch_add(1, Ordering::Relaxed)
-            ));
-            let log = File::create(&log_path).expect("create moto log file");
-            let child = Command::new(&program)
-                .args(&prefix)
-                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().expect("clone log handle"))
-                .stderr(log)
-                .spawn()
-                .unwrap_or_else(|e| {
-                    panic!(
-                        "cannot run {} ({e}); run `bash scripts/setup.sh` or set MOTO_SERVER",
-                        program.display()
-                    )
-                });
-            let mut emulator = Emulator {
-                child,
-                port,
-                log_path: log_path.clone(),
-            };
-            last_log = log_path;
-            let deadline = Instant::now() + Duration::from_secs(60);
-            loop {
-                if let Ok(Some(status)) = emulator.child.try_wait() {
-                    last_error = format!("moto exited with {status}");
-                    break;
-                }
-                if let Ok((code, _)) = http_request(port, "GET", "/moto-api/", b"").await {
-                    if code < 500 && matches!(emulator.child.try_wait(), Ok(None)) {
-                        return emulator;
-                    }
-                }
-                if Instant::now() > deadline {
-                    last_error = "moto did not answer within 60s".to_string();
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/emulator.py");
+        let log_path = std::env::temp_dir().join(format!(
+            "moto-{}-{}.log",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        // Append: emulator.py's own messages and moto's output share the file.
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .expect("create moto log file");
+        let mut child = Command::new(python())
+            .arg(&script)
+            .args(["moto", "--log"])
+            .arg(&log_path)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {} ({e})", script.display()));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let first_line = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            BufReader::new(stdout).read_line(&mut line).map(|_| line)
+        });
+        let announced = tokio::time::timeout(Duration::from_secs(200), first_line).await;
+        let endpoint = match announced {
+            Ok(Ok(Ok(line))) => line.trim().strip_prefix("ready ").map(str::to_owned),
+            _ => None,
+        };
+        let port = endpoint
+            .as_deref()
+            .and_then(|e| e.rsplit(':').next())
+            .and_then(|p| p.parse().ok());
+        let mut emulator = Emulator {
+            stdin: child.stdin.take(),
+            child,
+            port: port.unwrap_or_default(),
+            log_path,
+        };
+        if port.is_none() {
+            let status = emulator.child.try_wait().ok().flatten();
+            let log = std::fs::read_to_string(&emulator.log_path).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(20).collect();
             drop(emulator);
+            panic!(
+                "could not start moto through {} (exit: {status:?})\n{}",
+                script.display(),
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
         }
-        let tail = std::fs::read_to_string(&last_log).unwrap_or_default();
-        let tail: Vec<&str> = tail.lines().rev().take(20).collect();
-        panic!(
-            "could not start moto ({}): {last_error}\n{}",
-            program.display(),
-            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-        );
+        emulator
     }
 
     pub fn port(&self) -> u16 {
@@ -145,7 +145,14 @@ impl Emulator {
 }
 
 impl Drop for Emulator {
+    /// Closes `emulator.py`'s stdin (it stops moto and exits), and kills it if it has not
+    /// within five seconds (moto then gets SIGTERM as its parent dies).
     fn drop(&mut self) {
+        drop(self.stdin.take());
+        let until = Instant::now() + Duration::from_secs(5);
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
         if std::thread::panicking() {

@@ -4,8 +4,9 @@
 //!
 //! Use from a test file with `mod support;`. Everything runs on 127.0.0.1.
 //!
-//! * [`Emulator::start`] spawns moto (from `$MOTO_SERVER`, else `scripts/moto_server.py` with
-//!   the Python of the venv `scripts/setup.sh` makes) on a free port and kills it on drop.
+//! * [`Emulator::start`] starts moto through `scripts/emulator.py moto` (the harness the demo and
+//!   the Python tests use: the pinned moto with the project's fixes, on a free port) and stops
+//!   it on drop.
 //! * [`Receiver::start`] is a tiny HTTP/1.1 server that records every request
 //!   made to its pre-signed-looking URLs and answers 200 (or a scripted status).
 //! * [`cfn_event`] builds a CloudFormation custom-resource request event.
@@ -52,7 +53,7 @@ pub mod proxy;
 // One import item, so one allowance: each test crate uses a different part of `support`.
 #[allow(unused_imports)]
 pub use self::{
-    emulator::{moto_command, tools_dir, Emulator},
+    emulator::{python, tools_dir, Emulator},
     events::{
         cfn_event, cfn_event_from, stack_id, test_stack_id, LOGICAL_RESOURCE_ID, RESOURCE_TYPE,
         TEST_STACK_REGION,

@@ -301,14 +301,8 @@ fn policy_variables_are_not_guessed() {
 fn principals() {
     let p = role();
     let m = |elem: Value| match_principal(&elem, &p, &mut Vec::new());
-    let direct = |t| PrincipalMatch {
-        direct: t,
-        account: Tri::No,
-    };
-    let account = |t| PrincipalMatch {
-        direct: Tri::No,
-        account: t,
-    };
+    let direct = PrincipalMatch::direct;
+    let account = PrincipalMatch::account;
     assert_eq!(m(json!("*")), direct(Tri::Yes));
     assert_eq!(m(json!({"AWS": "*"})), direct(Tri::Yes));
     assert_eq!(m(json!({"AWS": ROLE})), direct(Tri::Yes));

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::doctor::matching::strings;
 use crate::doctor::{check, render_text, Finding, NamedPolicy, Snapshot, Status, Versioning};
 
 #[derive(Deserialize)]
@@ -59,15 +60,10 @@ fn placements(f: &Finding) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-fn strings(v: &Value) -> Vec<String> {
-    match v {
-        Value::String(s) => vec![s.clone()],
-        Value::Array(a) => a
-            .iter()
-            .filter_map(|x| x.as_str().map(str::to_owned))
-            .collect(),
-        _ => vec![],
-    }
+/// The finding's detail says `text`.
+#[track_caller]
+fn assert_mentions(f: &Finding, text: &str) {
+    assert!(f.detail.contains(text), "{}", f.detail);
 }
 
 fn append_statement(policy: &mut Option<Value>, statement: &Value) {
@@ -184,18 +180,11 @@ fn every_seed_passes_once_the_fixes_are_applied() {
 fn seed_003_typos_are_caught_and_named() {
     let findings = check(&fixture("003").snapshot);
     let read = finding(&findings, "source.read");
-    assert!(
-        read.detail
-            .contains("s3:ListBucket on arn:aws:s3:::my-source-bucket-account-a"),
-        "{}",
-        read.detail
+    assert_mentions(
+        read,
+        "s3:ListBucket on arn:aws:s3:::my-source-bucket-account-a",
     );
-    assert!(
-        read.detail
-            .contains("\"s3>ListBucket\" is not of the form service:Action"),
-        "{}",
-        read.detail
-    );
+    assert_mentions(read, "\"s3>ListBucket\" is not of the form service:Action");
     // Only ListBucket is missing: the other source actions are granted.
     let fix = placements(read);
     assert_eq!(fix.len(), 1, "{fix:?}");
@@ -207,11 +196,9 @@ fn seed_003_typos_are_caught_and_named() {
     );
 
     let rep = finding(&findings, "destination[0].replicate");
-    assert!(
-        rep.detail
-            .contains("\"arn:aws:s3::my-destination-bucket-account-b/*\" is not an ARN"),
-        "{}",
-        rep.detail
+    assert_mentions(
+        rep,
+        "\"arn:aws:s3::my-destination-bucket-account-b/*\" is not an ARN",
     );
     let fix = placements(rep);
     assert_eq!(
@@ -290,12 +277,7 @@ fn seed_002_names_instead_of_arns_and_account_wide_bucket_grant() {
     let fx = fixture("002");
     let findings = check(&fx.snapshot);
     let rep = finding(&findings, "destination[0].replicate");
-    assert!(
-        rep.detail
-            .contains("\"target-bucket-4f7a/*\" is not an ARN"),
-        "{}",
-        rep.detail
-    );
+    assert_mentions(rep, "\"target-bucket-4f7a/*\" is not an ARN");
     let fix = placements(rep);
     assert_eq!(fix.len(), 2, "{fix:?}");
     let role_fix = fix.iter().find(|p| p["policy"] == "role policy").unwrap();
@@ -352,11 +334,7 @@ fn seed_002_names_instead_of_arns_and_account_wide_bucket_grant() {
 fn seed_000_empty_identifiers_fail_everywhere_they_matter() {
     let findings = check(&fixture("000").snapshot);
     let trust = finding(&findings, "trust");
-    assert!(
-        trust.detail.contains("empty identifier"),
-        "{}",
-        trust.detail
-    );
+    assert_mentions(trust, "empty identifier");
     let fix = placements(trust);
     assert_eq!(
         fix[0]["statement"]["Condition"]["StringEquals"]["aws:SourceAccount"],

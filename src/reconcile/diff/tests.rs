@@ -91,11 +91,11 @@ fn default_encryption_is_kept_only_when_it_is_sse_kms_with_the_key() {
 
 #[test]
 fn a_key_to_create_is_a_creation() {
-    let to_create = KeyRef::ToCreate {
-        alias: "alias/s3-replication/src".to_owned(),
-        account: AccountId::parse("111111111111").unwrap(),
-        region: Region::parse("eu-west-1").unwrap(),
-    };
+    let to_create = KeyRef::source_to_create(
+        &spec::BucketName::parse("src").unwrap(),
+        &AccountId::parse("111111111111").unwrap(),
+        &Region::parse("eu-west-1").unwrap(),
+    );
     assert_eq!(key(&to_create), Action::Create);
     assert_eq!(
         key(&KeyRef::Existing("arn:k".to_owned())),
