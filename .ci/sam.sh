@@ -15,6 +15,11 @@
 #                           instead of a second cargo-lambda build of every dependency);
 #                           S3RP_X86_64_SAM_BUILD=1 runs a real `sam build` of the
 #                           deployable x86_64 release instead, for its size.
+#   1b. release           : scripts/release.sh from the two builds of step 1 (the arm64
+#                           release build; the x86_64 host build standing in for the
+#                           x86_64 release build, which it equals but for LTO) into
+#                           .aws-sam/release: zips, SHA256SUMS, the packaged template,
+#                           read back and checked; `sam validate --lint` of that template.
 #   2. runtime API        : tests/runtime_api.rs (ignored in the first test run, which has
 #                           no emulator): the bootstrap under AWS's Lambda Runtime
 #                           Interface Emulator (shipped in aws-sam-cli), Create -> Update
@@ -25,8 +30,9 @@
 #                           nothing pulled), Create -> Update -> Delete against moto
 #                           (scripts/lambda/sam_local_invoke.py).
 #   4. engines            : moto's CloudFormation and StackSets drive the same x86_64
-#                           build (tests/engines.py): the source template through the
-#                           SAM transform, the examples as consumer stacks, the
+#                           build (tests/engines.py): the release's packaged template,
+#                           its x86_64 zip uploaded to a moto bucket, through the SAM
+#                           transform, the examples as consumer stacks, the
 #                           destination role rolled out to an organization's OU.
 #   Steps 3 and 4 need a Docker engine: without one they print `SKIP:`, which
 #   this script reports as a failure when `docker info` answers (a machine of
@@ -65,6 +71,8 @@ venv="$tools_dir/sam"
 target_dir=${CARGO_TARGET_DIR:-$repo_root/target}
 lambda_target_dir=${S3RP_LAMBDA_TARGET_DIR:-$tools_dir/target-lambda}
 host_bootstrap=${PROVIDER_BOOTSTRAP:-$target_dir/ci/bootstrap}
+# The release CI makes (step 1b; in CI its x86_64 zip holds the host `ci`-profile build).
+release_dir=.aws-sam/release
 
 log() { printf '[sam.sh] %s\n' "$*" >&2; }
 step() { printf '\n==> %s\n' "$*"; }
@@ -162,7 +170,9 @@ sam_build() {
   mkdir -p "$lambda_target_dir"
   # cargo-lambda and `python3 -m ziglang` (its zig) come from the venv; cargo stays the
   # toolchain's. SAM's cargo-lambda workflow builds into $CARGO_TARGET_DIR when set.
+  # The release's RUSTFLAGS (no build path in the binary): scripts/release.sh reuses this build.
   if ! (export PATH="$venv/bin:$PATH" CARGO_TARGET_DIR="$lambda_target_dir"
+        RUSTFLAGS="$(bash scripts/release.sh --rustflags)"
         "$venv/bin/sam" build \
           --template-file sam/source-account/template.yaml \
           --build-dir "$build_dir" \
@@ -229,6 +239,23 @@ else
 fi
 
 # ---------------------------------------------------------------------------
+# 1b. the release (scripts/release.sh) from these two builds: zips, checksums, the packaged
+#     template (checked by the release itself, and by `sam validate --lint`); step 4 deploys it
+# ---------------------------------------------------------------------------
+step "release: scripts/release.sh from the builds above -> $release_dir"
+t=$SECONDS
+if [[ -x .aws-sam/build/ProviderFunction/bootstrap && -x .aws-sam/build-x86_64/ProviderFunction/bootstrap ]] &&
+   bash scripts/release.sh --out "$release_dir" \
+     --bootstrap arm64=.aws-sam/build/ProviderFunction/bootstrap \
+     --bootstrap x86_64=.aws-sam/build-x86_64/ProviderFunction/bootstrap &&
+   "$venv/bin/sam" validate --lint --template-file "$release_dir/source-account.packaged.yaml" --region us-east-1; then
+  record "release (zips, SHA256SUMS, template)" "OK   $(elapsed "$t"); $(cd "$release_dir" && ls *.zip | tr '\n' ' ')"
+else
+  record "release (zips, SHA256SUMS, template)" "FAIL ($(elapsed "$t"))"
+  status=1
+fi
+
+# ---------------------------------------------------------------------------
 # 2. the bootstrap under the Lambda Runtime Interface Emulator
 # ---------------------------------------------------------------------------
 step "tests/runtime_api.rs (AWS_LAMBDA_RIE=$AWS_LAMBDA_RIE)"
@@ -280,12 +307,12 @@ fi
 # 4. CloudFormation and StackSets engines (moto) drive the built function
 # ---------------------------------------------------------------------------
 step "engines: moto's CloudFormation and StackSets deploy the templates and invoke the function in Docker"
-if [[ ! -x .aws-sam/build-x86_64/ProviderFunction/bootstrap || ! -x $host_bootstrap ]]; then
-  record "engines" "FAIL (no x86_64 build or no $host_bootstrap)"
+if [[ ! -f $release_dir/SHA256SUMS || ! -x $host_bootstrap ]]; then
+  record "engines" "FAIL (no release in $release_dir or no $host_bootstrap)"
   status=1
 else
   docker_step "engines (CloudFormation, StackSets)" "$step_log" \
-    "$scripts_python" tests/engines.py --build-dir .aws-sam/build-x86_64 --sam-python "$venv/bin/python" --bootstrap "$host_bootstrap"
+    "$scripts_python" tests/engines.py --release-dir "$release_dir" --sam-python "$venv/bin/python" --bootstrap "$host_bootstrap"
 fi
 rm -f "$step_log"
 if docker info >/dev/null 2>&1; then

@@ -188,6 +188,7 @@ impl Template {
             let is_list = p["Type"]
                 .as_str()
                 .is_some_and(|t| t == "CommaDelimitedList" || t.starts_with("List<"));
+            check_constraints(name, p, &raw, is_list)?;
             let value = if is_list {
                 Value::Array(
                     raw.split(',')
@@ -201,6 +202,59 @@ impl Template {
         }
         Ok(out)
     }
+}
+
+/// CloudFormation refuses a parameter value (given or default) outside the parameter's
+/// `AllowedValues`, `AllowedPattern` (the whole value; each element of a list) or
+/// `MinLength`/`MaxLength`, saying its `ConstraintDescription`.
+fn check_constraints(name: &str, p: &Value, raw: &str, is_list: bool) -> Result<(), TemplateError> {
+    let refuse = |why: String| {
+        let hint = p["ConstraintDescription"]
+            .as_str()
+            .map(|d| format!(" ({d})"))
+            .unwrap_or_default();
+        Err(TemplateError::Malformed {
+            at: format!("Parameters.{name}"),
+            why: format!("{why}{hint}"),
+        })
+    };
+    let values: Vec<&str> = if is_list {
+        raw.split(',').map(str::trim).collect()
+    } else {
+        vec![raw]
+    };
+    if let Some(allowed) = p["AllowedValues"].as_array() {
+        // Numbers too (`AllowedValues: [1, 3, 5]`): CloudFormation compares the text.
+        let allowed: Vec<String> = allowed
+            .iter()
+            .map(|a| a.as_str().map_or_else(|| a.to_string(), str::to_owned))
+            .collect();
+        if let Some(v) = values.iter().find(|v| !allowed.iter().any(|a| a == *v)) {
+            return refuse(format!("{v:?} is not one of its AllowedValues {allowed:?}"));
+        }
+    }
+    if let Some(pattern) = p["AllowedPattern"].as_str() {
+        let whole = regex_lite::Regex::new(&format!("^(?:{pattern})$")).map_err(|e| {
+            TemplateError::Malformed {
+                at: format!("Parameters.{name}.AllowedPattern"),
+                why: e.to_string(),
+            }
+        })?;
+        if let Some(v) = values.iter().find(|v| !whole.is_match(v)) {
+            return refuse(format!(
+                "{v:?} does not match its AllowedPattern {pattern:?}"
+            ));
+        }
+    }
+    let length = raw.chars().count();
+    let bound = |key: &str| p[key].as_u64().or_else(|| p[key].as_str()?.parse().ok());
+    if let Some(min) = bound("MinLength").filter(|&m| (length as u64) < m) {
+        return refuse(format!("{raw:?} is shorter than its MinLength {min}"));
+    }
+    if let Some(max) = bound("MaxLength").filter(|&m| (length as u64) > m) {
+        return refuse(format!("{raw:?} is longer than its MaxLength {max}"));
+    }
+    Ok(())
 }
 
 /// YAML with short-form tags → JSON with long-form intrinsics.
@@ -644,5 +698,51 @@ Resources:
             .deploy(&Context::new("111122223333", "eu-west-1"))
             .unwrap_err();
         assert_eq!(e, TemplateError::MissingParameter("Required".into()));
+    }
+
+    #[test]
+    fn parameter_values_outside_their_constraints_are_refused_as_cloudformation_does() {
+        const C: &str = r#"
+Parameters:
+  Pattern: { Type: String, Default: backup*, AllowedPattern: "[a-z*]*[a-z][a-z*]*", MaxLength: 8, ConstraintDescription: at least one letter }
+  Mode: { Type: String, Default: A, AllowedValues: [A, B, 7] }
+  Ids: { Type: CommaDelimitedList, Default: "", AllowedPattern: "^$|^[0-9]{3}$" }
+Resources:
+  R: { Type: AWS::X::Y, Properties: { P: !Ref Pattern, M: !Ref Mode, I: !Ref Ids } }
+"#;
+        let t = Template::parse(C).unwrap();
+        let deploy = |k: &str, v: &str| t.deploy(&Context::new("1", "r").with_parameter(k, v));
+        let e = deploy("Pattern", "backup-*").unwrap_err();
+        assert!(
+            e.to_string().contains("AllowedPattern"),
+            "`-` is not allowed: {e}"
+        );
+        assert!(deploy("Pattern", "bk*").is_ok());
+        let e = deploy("Pattern", "**").unwrap_err();
+        assert!(
+            e.to_string().contains("Parameters.Pattern")
+                && e.to_string().contains("at least one letter"),
+            "{e}"
+        );
+        assert!(deploy("Pattern", "abcdefghi")
+            .unwrap_err()
+            .to_string()
+            .contains("MaxLength 8"));
+        assert!(
+            deploy("Mode", "7").is_ok(),
+            "a number among the AllowedValues"
+        );
+        assert!(deploy("Mode", "C")
+            .unwrap_err()
+            .to_string()
+            .contains("AllowedValues"));
+        assert!(
+            deploy("Ids", "123, 456").is_ok(),
+            "each element of a list is matched"
+        );
+        assert!(deploy("Ids", "123,45")
+            .unwrap_err()
+            .to_string()
+            .contains("\"45\""));
     }
 }

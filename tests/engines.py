@@ -3,7 +3,7 @@
 and invokes the built function in Docker; moto's StackSets roll the destination role out to the
 accounts of an organization.
 
-    target/tools/python tests/engines.py --build-dir .aws-sam/build-x86_64 \
+    target/tools/python tests/engines.py --release-dir .aws-sam/release \
         --sam-python ~/.cache/s3-replication-provider-tools/sam/bin/python \
         --bootstrap target/release/bootstrap
 
@@ -16,10 +16,12 @@ Interface Emulator, on the host network), waits for the answer at its own Respon
 resolves ``Fn::GetAtt`` from it. Steps, in order (each builds on the ones before):
 
 0. an organization (moto's Organizations: the management account, an OU, three members);
-1. the source-account template (``sam/source-account/template.yaml``), transformed offline by
-   samtranslator as CloudFormation's ``AWS::Serverless-2016-10-31`` transform would, with the
-   function's code from an S3 object (the zipped ``bootstrap`` of the ``sam build``), deployed
-   with the parameters README documents: function, execution role, log group and the
+1. the release's packaged source-account template (``scripts/release.sh``:
+   ``sam/source-account/template.yaml`` with the function's code the release zip in S3), its zip
+   of the host's architecture uploaded to a bucket under the release's name for it (the
+   template's default ``CodeKey``), transformed offline by samtranslator as CloudFormation's
+   ``AWS::Serverless-2016-10-31`` transform would, deployed with ``CodeBucket`` and the
+   parameters README documents: function, execution role, log group and the
    permissions boundary of the roles it creates, replicas allowed into one account and the
    organization;
 2. the destination-account template as a plain stack in one account, trusting that
@@ -46,7 +48,7 @@ the run when that happens on a machine that has one). Exits non-zero on any fail
 from __future__ import annotations
 
 import argparse
-import io
+import hashlib
 import json
 import os
 import shutil
@@ -55,7 +57,6 @@ import sys
 import tempfile
 import time
 import uuid
-import zipfile
 from typing import Any, Callable
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -73,7 +74,6 @@ ACCT_B, REGION_B = "222222222222", "us-west-2"
 PROVIDER_STACK = "s3-replication-provider"
 FUNCTION_NAME = "s3-replication-provider"
 DESTINATION_ROLE = "S3ReplicationDestinationProvisioner"
-SOURCE_TEMPLATE = os.path.join(REPO, "sam", "source-account", "template.yaml")
 DESTINATION_TEMPLATE = os.path.join(REPO, "sam", "destination-account", "template.yaml")
 EXAMPLES = os.path.join(REPO, "cloudformation", "examples")
 # How long a consumer stack may take: a cold container and a Create against moto take seconds.
@@ -202,30 +202,24 @@ class Engines:
         s3 = self.cloud.s3(SOURCE_ACCOUNT, SOURCE_REGION)
         artifacts = f"engines-artifacts-{self.suffix}"
         s3.create_bucket(Bucket=artifacts, CreateBucketConfiguration={"LocationConstraint": SOURCE_REGION})
-        bootstrap = os.path.join(self.args.build_dir, "ProviderFunction", "bootstrap")
-        arch = elf_arch(bootstrap)
-        package = io.BytesIO()
-        with zipfile.ZipFile(package, "w", zipfile.ZIP_DEFLATED) as z:
-            info = zipfile.ZipInfo("bootstrap", date_time=(1980, 1, 1, 0, 0, 0))
-            info.external_attr = 0o755 << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            with open(bootstrap, "rb") as f:
-                z.writestr(info, f.read())
-        key = f"provider/{uuid.uuid4().hex}.zip"
-        s3.put_object(Bucket=artifacts, Key=key, Body=package.getvalue())
+        arch = elf_arch(self.args.bootstrap)
+        release_zip = release_zip_of(self.args.release_dir, arch)
+        with open(release_zip, "rb") as f:
+            s3.put_object(Bucket=artifacts, Key=os.path.basename(release_zip), Body=f.read())
         transformed = os.path.join(self.work, "source-account.json")
         # README's parameters: where replicas may go (the destination accounts of these steps;
         # step 6's member accounts are added by create_stack below once they exist), and the
         # emulator's response endpoint admitted (moto's ResponseURL is plain http on 127.0.0.1).
         values = {
+            "CodeBucket": artifacts,
             "Architecture": arch,
             "DestinationAccountIds": ACCT_B,
             "DestinationOrganizationId": self.org["id"],
             "AllowedResponseUrlPrefixes": emulator.LOCAL_RESPONSE_URLS,
         }
         out = run(
-            [self.args.sam_python, os.path.join(REPO, "scripts", "lambda", "sam_transform.py"), SOURCE_TEMPLATE, transformed,
-             "--code-uri", f"s3://{artifacts}/{key}", "--region", SOURCE_REGION]
+            [self.args.sam_python, os.path.join(REPO, "scripts", "lambda", "sam_transform.py"),
+             os.path.join(self.args.release_dir, "source-account.packaged.yaml"), transformed, "--region", SOURCE_REGION]
             + [f"--parameter={k}={v}" for k, v in values.items()],
             None,
             120,
@@ -465,24 +459,37 @@ class Engines:
             check(role_arn not in json.dumps(info["Policy"]), f"a statement for {role_arn} is left in {key}'s policy")
 
 
+def release_zip_of(release_dir: str, arch: str) -> str:
+    """The release's zip for `arch`, as SHA256SUMS lists it (and checked against it)."""
+    with open(os.path.join(release_dir, "SHA256SUMS"), encoding="utf-8") as f:
+        listed = dict(reversed(line.split()) for line in f if line.strip())
+    names = [n for n in listed if n.endswith(f"-{arch}.zip")]
+    if len(names) != 1:
+        raise SystemExit(f"{release_dir}/SHA256SUMS lists no single zip for {arch}: {sorted(listed)}; run scripts/release.sh first")
+    path = os.path.join(release_dir, names[0])
+    with open(path, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    if digest != listed[names[0]]:
+        raise SystemExit(f"{path}: SHA-256 {digest}, SHA256SUMS says {listed[names[0]]}")
+    return path
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--build-dir", required=True, help="`sam build` output of the host's architecture")
+    parser.add_argument("--release-dir", required=True, help="scripts/release.sh's output (its zip of the host's architecture is deployed)")
     parser.add_argument("--sam-python", required=True, help="python of the venv that has aws-sam-cli (samtranslator, the RIE)")
     parser.add_argument("--bootstrap", required=True, help="a host build of bootstrap, for `doctor`")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (answers, events, moto log)")
     args = parser.parse_args()
-    args.build_dir = os.path.abspath(args.build_dir)
+    args.release_dir = os.path.abspath(args.release_dir)
     args.bootstrap = os.path.abspath(args.bootstrap)
 
     problem = docker_problem()
     if problem:
         print(f"SKIP: CloudFormation and StackSets engines: {problem}", flush=True)
         return 0
-    bootstrap = os.path.join(args.build_dir, "ProviderFunction", "bootstrap")
-    if not os.path.isfile(bootstrap):
-        raise SystemExit(f"{bootstrap} not found: run `sam build` first")
-    arch = elf_arch(bootstrap)
+    arch = elf_arch(args.bootstrap)
+    release_zip_of(args.release_dir, arch)
     rie = run(
         [args.sam_python, "-c", "import os, samcli; print(os.path.dirname(samcli.__file__))"], None, 60
     ).stdout.strip() + f"/local/rapid/aws-lambda-rie-{arch}"

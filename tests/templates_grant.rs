@@ -347,11 +347,17 @@ fn legitimate_calls(dest_account: &str) -> Vec<Legit> {
     for action in [
         "iam:CreateRole",
         "iam:PutRolePolicy",
-        "iam:UpdateAssumeRolePolicy",
         "iam:PutRolePermissionsBoundary",
     ] {
         out.push(legit(Source, action, role, Identity).with("iam:PermissionsBoundary", BOUNDARY));
     }
+    // IAM puts no iam:PermissionsBoundary in a trust write's request context; the role's tags
+    // are there (the provider only rewrites the trust of roles it tagged as its own).
+    out.push(
+        legit(Source, "iam:UpdateAssumeRolePolicy", role, Identity)
+            .with("iam:ResourceTag/s3-replication:managed", "true")
+            .with("aws:ResourceTag/s3-replication:managed", "true"),
+    );
     for action in [
         "iam:GetRole",
         "iam:DeleteRole",
@@ -738,13 +744,6 @@ fn the_destination_role_touches_only_designated_buckets_and_its_own_keys() {
 fn a_destination_template_that_could_not_keep_the_promise_is_refused() {
     for (why, params) in [
         (
-            "every bucket",
-            vec![
-                ("ProviderRoleArns", FUNCTION_ROLE),
-                ("DestinationBucketNamePattern", "*"),
-            ],
-        ),
-        (
             "organization without accounts",
             vec![
                 ("OrganizationId", ORG),
@@ -769,6 +768,22 @@ fn a_destination_template_that_could_not_keep_the_promise_is_refused() {
             "{why}: deployable with {params:?}"
         );
     }
+    // Wildcards alone designate every bucket: CloudFormation refuses the value (AllowedPattern).
+    for every in ["*", "**", "?*", "*?*", "*-*", ".*"] {
+        let ctx = deployment(
+            "destination-account",
+            ACCT_B,
+            &[
+                ("ProviderRoleArns", FUNCTION_ROLE),
+                ("DestinationBucketNamePattern", every),
+            ],
+        );
+        let e = template("destination-account").deploy(&ctx).unwrap_err();
+        assert!(
+            e.to_string().contains("DestinationBucketNamePattern"),
+            "{every}: {e}"
+        );
+    }
     // The bucket pattern has no default: the owner must designate.
     let e = template("destination-account")
         .deploy(&Deployment::new(ACCT_B, REGION).with_parameter("ProviderRoleArns", FUNCTION_ROLE))
@@ -786,10 +801,28 @@ fn the_function_can_only_mint_bounded_replication_roles() {
         let role = Role::of(&d, "FunctionRole");
         let minted = "arn:aws:iam::111111111111:role/s3-replication/s3-replication-app-data";
         let other_boundary = "arn:aws:iam::111111111111:policy/AdministratorAccess";
+        // A trust write on a role the provider did not tag as its own (its tags are in the
+        // request context; a boundary is not, whatever it is).
+        for tags in [
+            &[][..],
+            &[("iam:ResourceTag/s3-replication:managed", "false")][..],
+        ] {
+            let mut keys = tags.to_vec();
+            keys.push(("iam:PermissionsBoundary", BOUNDARY));
+            let r = req(
+                FUNCTION_ROLE,
+                "iam:UpdateAssumeRolePolicy",
+                minted,
+                ctx(FUNCTION_ROLE, &keys),
+            );
+            assert_refused(
+                &format!("{name}: UpdateAssumeRolePolicy with tags {tags:?}"),
+                by_identity(&role, &r),
+            );
+        }
         for action in [
             "iam:CreateRole",
             "iam:PutRolePolicy",
-            "iam:UpdateAssumeRolePolicy",
             "iam:PutRolePermissionsBoundary",
         ] {
             for boundary in [None, Some(other_boundary)] {
