@@ -65,6 +65,15 @@ pub struct Resolved {
     pub key_removal: KeyRemoval,
 }
 
+/// `arn` (an IAM policy ARN) with its account replaced by `account`.
+fn in_account(arn: &str, account: &AccountId) -> String {
+    let mut parts: Vec<&str> = arn.splitn(6, ':').collect();
+    if parts.len() == 6 && parts[0] == "arn" && parts[2] == "iam" {
+        parts[4] = account.as_str();
+    }
+    parts.join(":")
+}
+
 /// Who owns a source bucket's replication: the CloudFormation resource that created it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Owner {
@@ -130,9 +139,12 @@ impl Resolved {
     }
 
     /// The request's owner and the function's permissions boundary, for what apply writes.
+    /// A role's boundary must be a policy of the role's own account (IAM refuses another
+    /// account's): in central-provider mode (`SourceRoleArn` in another account) the policy of
+    /// the same path and name in the source account.
     pub fn for_request(mut self, owner: Option<Owner>, boundary: Option<String>) -> Self {
         self.owner = owner;
-        self.permissions_boundary = boundary;
+        self.permissions_boundary = boundary.map(|b| in_account(&b, &self.source_account));
         self
     }
 

@@ -713,3 +713,22 @@ fn the_role_records_its_owner_and_key_removal() {
         .iter()
         .all(|(k, _)| *k != names::tags::STACK_ID));
 }
+
+#[test]
+fn the_boundary_is_the_policy_of_the_source_account() {
+    let spec = two_destinations();
+    let boundary = "arn:aws:iam::111111111111:policy/s3-replication/boundary-eu-west-1";
+    let same = resolved(&spec).for_request(None, Some(boundary.to_owned()));
+    assert_eq!(same.permissions_boundary.as_deref(), Some(boundary));
+    // Central-provider mode: the source account is another one (its SourceRoleArn's).
+    let central = Resolved::new(
+        &spec,
+        AccountId::parse("444444444444").unwrap(),
+        Region::parse("eu-west-1").unwrap(),
+    )
+    .for_request(None, Some(boundary.to_owned()));
+    assert_eq!(
+        central.permissions_boundary.as_deref(),
+        Some("arn:aws:iam::444444444444:policy/s3-replication/boundary-eu-west-1")
+    );
+}
