@@ -42,6 +42,13 @@ pub async fn check(
         super::role::check_owner(r, record.as_ref(), spec.take_over_existing_replication)?;
         if let Some(live) = acct.replication(bucket).await? {
             if !r.is_our_role(&live.role) && !spec.take_over_existing_replication {
+                // Another resource's role (another ReplicationRoleName): name its owner.
+                if let Some(owner) = recorded_owner(acct, &live.role).await? {
+                    return Err(ReconcileError::OwnedByAnother {
+                        bucket: bucket.to_owned(),
+                        owner,
+                    });
+                }
                 let rules: Vec<String> = live
                     .rules
                     .iter()
@@ -129,4 +136,14 @@ async fn prepare_key(
         acct.put_default_kms_encryption(bucket, &key).await?;
     }
     Ok(Some(key))
+}
+
+/// The owner a provider role of this account records, when `role_arn` is one.
+async fn recorded_owner(acct: &Account, role_arn: &str) -> Result<Option<String>, ReconcileError> {
+    let ours = format!(":iam::{}:role{}", acct.id, crate::plan::names::ROLE_PATH);
+    let Some((_, name)) = role_arn.split_once(&ours) else {
+        return Ok(None);
+    };
+    let record = super::role::record(acct, name).await?;
+    Ok(record.and_then(|r| r.owner).map(|o| o.to_string()))
 }
