@@ -67,8 +67,10 @@ impl AllowedPrefixes {
     }
 }
 
-/// `https`, no explicit port other than 443, and a host in an AWS domain one of whose labels
-/// names S3 (`s3`, `s3-<region>`, `s3-external-1`, `s3-fips`, ...).
+/// `https`, no explicit port other than 443, and an S3 endpoint host of an AWS domain: optional
+/// bucket labels, a label naming S3 (`s3`, `s3-<region>`, `s3-external-1`, `s3-fips`, ...),
+/// then nothing, a region, or `dualstack` and a region (so `s3-x.eu-west-1.elb.amazonaws.com`,
+/// a load balancer someone named, is not one).
 fn is_cloudformation(url: &Url) -> bool {
     if url.scheme() != "https" || url.port().is_some_and(|p| p != 443) {
         return false;
@@ -78,10 +80,30 @@ fn is_cloudformation(url: &Url) -> bool {
     };
     AWS_DOMAINS.iter().any(|domain| {
         host.strip_suffix(domain).is_some_and(|rest| {
-            rest.split('.')
-                .any(|label| label == "s3" || label.starts_with("s3-"))
+            let labels: Vec<&str> = rest.split('.').collect();
+            (0..labels.len()).any(|i| {
+                let (label, tail) = (labels[i], &labels[i + 1..]);
+                (label == "s3" || label.starts_with("s3-"))
+                    && match tail {
+                        [] => true,
+                        [region] | ["dualstack", region] => is_region(region),
+                        _ => false,
+                    }
+            })
         })
     })
+}
+
+/// `us-east-1`, `cn-north-1`, `us-gov-west-1`, `ap-southeast-2`, ...
+fn is_region(label: &str) -> bool {
+    let parts: Vec<&str> = label.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
+        && !parts[parts.len() - 1].is_empty()
 }
 
 #[cfg(test)]
@@ -104,6 +126,9 @@ mod tests {
             "cloudformation-custom-resource-response-usgovwest1.s3-fips.us-gov-west-1.amazonaws.com",
             "s3.amazonaws.com",
             "S3.US-EAST-1.AMAZONAWS.COM",
+            "s3-external-1.amazonaws.com",
+            "bucket.with.dots.s3.dualstack.eu-west-1.amazonaws.com",
+            "s3-named-bucket.s3.eu-west-1.amazonaws.com",
         ] {
             let url = format!("https://{host}/arn%3Aaws%3Acloudformation/stack/id{SIGNED}");
             assert_eq!(none().check(&url), Ok(()), "{url}");
@@ -124,6 +149,9 @@ mod tests {
             "https://amazonaws.com/x",
             "https://sqs.us-east-1.amazonaws.com/123456789012/q",
             "https://news3.amazonaws.com/x",
+            "https://s3-named-lb-123.eu-west-1.elb.amazonaws.com/x",
+            "https://x.s3.eu-west-1.elb.amazonaws.com/x",
+            "https://s3.execute-api.eu-west-1.amazonaws.com/x",
             "https://169.254.169.254/latest/meta-data/",
             "http://127.0.0.1:8080/cfn",
             "file:///etc/passwd",
