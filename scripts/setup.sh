@@ -70,7 +70,11 @@ PIP_DISABLE_PIP_VERSION_CHECK=1 "$venv/bin/python" scripts/emulator.py ensure-mo
 target_dir="${CARGO_TARGET_DIR:-target}"
 mkdir -p "$target_dir/tools"
 tools="$(cd "$target_dir/tools" && pwd)"
-ln -sf "$venv/bin/python" "$tools/python"
+# A script, not a link: Python finds its venv from the path it is started by, and a link
+# elsewhere would start the base interpreter (with whatever moto the machine has, or none).
+rm -f "$tools/python"
+printf '#!/bin/sh\nexec %q "$@"\n' "$venv/bin/python" >"$tools/python"
+chmod +x "$tools/python"
 printf '#!/bin/sh\nexec %q %q "$@"\n' "$venv/bin/python" "$PWD/scripts/moto_server.py" >"$tools/moto_server"
 chmod +x "$tools/moto_server"
 
