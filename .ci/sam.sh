@@ -171,8 +171,8 @@ sam_build() {
   # cargo-lambda and `python3 -m ziglang` (its zig) come from the venv; cargo stays the
   # toolchain's. SAM's cargo-lambda workflow builds into $CARGO_TARGET_DIR when set.
   # The release's RUSTFLAGS (no build path in the binary): scripts/release.sh reuses this build.
-  if ! (export PATH="$venv/bin:$PATH" CARGO_TARGET_DIR="$lambda_target_dir"
-        RUSTFLAGS="$(bash scripts/release.sh --rustflags)"
+  if ! (export PATH="$venv/bin:$PATH" CARGO_TARGET_DIR="$lambda_target_dir" \
+          RUSTFLAGS="$(bash scripts/release.sh --rustflags "$arch")"
         "$venv/bin/sam" build \
           --template-file sam/source-account/template.yaml \
           --build-dir "$build_dir" \
@@ -187,6 +187,13 @@ sam_build() {
   if [[ $machine != "$arch" ]]; then
     log "ERROR: $bin is $machine, expected $arch"
     record "sam build $arch ($profile)" "FAIL (binary is $machine)"
+    status=1
+    return 1
+  fi
+  # The release's RUSTFLAGS reached the build: no build path of this machine in the binary.
+  if grep -qF "${CARGO_HOME:-$HOME/.cargo}/registry/" "$bin"; then
+    log "ERROR: $bin names ${CARGO_HOME:-$HOME/.cargo}/registry/: built without scripts/release.sh's RUSTFLAGS"
+    record "sam build $arch ($profile)" "FAIL (build paths in the binary)"
     status=1
     return 1
   fi

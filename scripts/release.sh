@@ -6,8 +6,8 @@
 #   bash scripts/release.sh --verify-reproducible then build again in a fresh target
 #                                                 directory and compare the zips byte by byte
 #   bash scripts/release.sh --version             the version it would release (Cargo.toml's)
-#   bash scripts/release.sh --rustflags           the RUSTFLAGS of a release build (.ci/sam.sh
-#                                                 builds with them too)
+#   bash scripts/release.sh --rustflags ARCH      the RUSTFLAGS of a release build of ARCH
+#                                                 (.ci/sam.sh builds with them too)
 #
 # Writes to dist/ (or --out DIR):
 #   s3-replication-provider-<version>-arm64.zip    `bootstrap` alone at the zip's root, mode
@@ -47,12 +47,16 @@ die() { log "error: $*"; exit 1; }
 version=$(sed -n 's/^version = "\([^"]*\)"$/\1/p' Cargo.toml | head -n1)
 [[ -n $version ]] || die "no version in Cargo.toml"
 
-# Build paths never reach the binary. The crate's own files are named relative to the
-# repository already (cargo passes them so), the standard library's as /rustc/<hash>/ (the
-# toolchain's own remapping), and debug info is stripped; what is left is the dependencies' panic
-# locations under $CARGO_HOME/registry: remapped. (Not the repository's path: the flags would then
-# differ per clone, and the Lambda target directory kept across clones would rebuild everything.)
+# The RUSTFLAGS of a release build of ARCH. Build paths never reach the binary: the crate's own
+# files are named relative to the repository already (cargo passes them so), the standard
+# library's as /rustc/<hash>/ (the toolchain's own remapping), and debug info is stripped; what is
+# left is the dependencies' panic locations under $CARGO_HOME/registry: remapped. (Not the
+# repository's path: the flags would then differ per clone, and the Lambda target directory kept
+# across clones would rebuild everything.) RUSTFLAGS replaces the rustflags cargo-lambda sets
+# itself (`-C target-cpu=neoverse-n1` for arm64: Graviton2 and later), so they are kept here.
 remap_flags() {
+  local arch=${1:-}
+  [[ $arch == arm64 ]] && printf -- '-C target-cpu=neoverse-n1 '
   printf -- '--remap-path-prefix=%s=/cargo' "${CARGO_HOME:-$HOME/.cargo}"
 }
 
@@ -62,7 +66,7 @@ declare -A given=()
 while [[ $# -gt 0 ]]; do
   case $1 in
     --version) printf '%s\n' "$version"; exit 0 ;;
-    --rustflags) remap_flags; printf '\n'; exit 0 ;;
+    --rustflags) remap_flags "${2:-}"; printf '\n'; exit 0 ;;
     --verify-reproducible) verify=1 ;;
     --out) out=${2:?--out needs a directory}; shift ;;
     --bootstrap)
@@ -76,6 +80,9 @@ while [[ $# -gt 0 ]]; do
 done
 
 triple() { case $1 in arm64) echo aarch64-unknown-linux-gnu ;; x86_64) echo x86_64-unknown-linux-gnu ;; esac; }
+# cargo-lambda's architecture flag, as `sam build` (rust-cargolambda) passes it for arm64: the
+# same flags give the same build, which CI's release reuses.
+arch_flag() { case $1 in arm64) echo --arm64 ;; x86_64) echo --x86-64 ;; esac; }
 
 # build ARCH TARGET_DIR KEEP_DIR -> prints KEEP_DIR/ARCH/bootstrap: the release build of ARCH
 # (cargo-lambda writes every target's binary to the same place, so each is copied out).
@@ -85,8 +92,8 @@ build() {
     die "cargo-lambda is not installed in $venv: run \`bash .ci/sam.sh\` once (it installs the pinned aws-sam-cli, cargo-lambda and ziglang), or pass --bootstrap ARCH=PATH"
   rustup target list --installed 2>/dev/null | grep -qx "$(triple "$arch")" || rustup target add "$(triple "$arch")" >&2
   log "cargo lambda build --release ($arch) into $target_dir"
-  (export PATH="$venv/bin:$PATH" CARGO_TARGET_DIR="$target_dir" RUSTFLAGS="$(remap_flags)"
-   cargo lambda build --release --bin bootstrap --target "$(triple "$arch")" >&2)
+  (export PATH="$venv/bin:$PATH" CARGO_TARGET_DIR="$target_dir" RUSTFLAGS="$(remap_flags "$arch")"
+   cargo lambda build --release "$(arch_flag "$arch")" --bin bootstrap >&2)
   log "built $arch in $(( SECONDS - t )) s"
   mkdir -p "$keep"
   cp "$target_dir/lambda/bootstrap/bootstrap" "$keep/bootstrap"
