@@ -32,6 +32,22 @@ fn run(args: &[&str], env: &[(String, String)]) -> (i32, String, String) {
     )
 }
 
+/// `plan --properties FILE` for a source in account 111111111111, eu-west-1 (no AWS call).
+fn plan_offline(file: &std::path::Path) -> (i32, String, String) {
+    run(
+        &[
+            "plan",
+            "--properties",
+            file.to_str().unwrap(),
+            "--source-account",
+            "111111111111",
+            "--region",
+            "eu-west-1",
+        ],
+        &[],
+    )
+}
+
 #[test]
 fn plan_prints_every_document_without_calling_aws() {
     let dir = std::env::temp_dir().join(unique("plan"));
@@ -261,18 +277,7 @@ fn plan_announces_what_it_assumes() {
 #[test]
 fn plan_prints_the_replication_configuration_in_s3s_shape() {
     let file = temp_file("p.yaml", "SourceBucket: data\nSourceKmsKeyArn: Create\nDestinations:\n  - {Bucket: backup, AccountId: \"222222222222\", Region: us-west-2, KmsKeyArn: Create, Prefix: logs/, ReplicationTimeControl: \"true\", DeleteMarkerReplication: \"true\"}\n  - {Bucket: other, AccountId: \"222222222222\", Region: us-west-2, KmsKeyArn: Create, Tags: {team: a}}\n");
-    let (code, out, err) = run(
-        &[
-            "plan",
-            "--properties",
-            file.to_str().unwrap(),
-            "--source-account",
-            "111111111111",
-            "--region",
-            "eu-west-1",
-        ],
-        &[],
-    );
+    let (code, out, err) = plan_offline(&file);
     assert_eq!(code, 0, "{err}");
     let plan: Value = serde_json::from_str(&out).unwrap();
     let c = &plan["ReplicationConfiguration"];
@@ -394,18 +399,7 @@ fn every_example_and_the_readme_snippet_plan_as_written() {
         .expect("README has a yaml snippet");
     assert!(snippet.contains("Custom::S3Replication"), "{snippet}");
     let file = temp_file("snippet.yaml", snippet);
-    let (code, out, err) = run(
-        &[
-            "plan",
-            "--properties",
-            file.to_str().unwrap(),
-            "--source-account",
-            "111111111111",
-            "--region",
-            "eu-west-1",
-        ],
-        &[],
-    );
+    let (code, out, err) = plan_offline(&file);
     assert_eq!(code, 0, "README snippet: {err}");
     assert!(out.contains("my-data-backup"), "{out}");
     // An intrinsic the plan needs and cannot resolve offline is named.
@@ -417,18 +411,7 @@ fn every_example_and_the_readme_snippet_plan_as_written() {
         ),
     )
     .unwrap();
-    let (code, _, err) = run(
-        &[
-            "plan",
-            "--properties",
-            file.to_str().unwrap(),
-            "--source-account",
-            "111111111111",
-            "--region",
-            "eu-west-1",
-        ],
-        &[],
-    );
+    let (code, _, err) = plan_offline(&file);
     assert_eq!(code, 2);
     assert!(
         err.contains("Fn::ImportValue") && err.contains("SourceBucket"),
