@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use s3_replication_provider::template::{Context, Template};
+use s3_replication_provider::template::Template;
 use serde_json::{json, Value};
+use support::templates::{deploy_as, template, SRC};
 use support::{bootstrap_path, unique};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -41,8 +42,8 @@ fn release_sh(args: &[&str]) -> String {
 
 #[test]
 fn the_version_is_cargo_tomls_everywhere() {
-    let template = Template::parse(&read("sam/source-account/template.yaml")).unwrap();
-    let sar = &template.doc["Metadata"]["AWS::ServerlessRepo::Application"];
+    let source = template("source-account");
+    let sar = &source.doc["Metadata"]["AWS::ServerlessRepo::Application"];
     assert_eq!(
         sar["SemanticVersion"].as_str(),
         Some(VERSION),
@@ -63,8 +64,8 @@ fn the_version_is_cargo_tomls_everywhere() {
 
 #[test]
 fn the_sar_metadata_names_files_that_exist() {
-    let template = Template::parse(&read("sam/source-account/template.yaml")).unwrap();
-    let sar = &template.doc["Metadata"]["AWS::ServerlessRepo::Application"];
+    let source = template("source-account");
+    let sar = &source.doc["Metadata"]["AWS::ServerlessRepo::Application"];
     for key in ["LicenseUrl", "ReadmeUrl"] {
         let rel = sar[key].as_str().unwrap_or_else(|| panic!("{key} missing"));
         let path = Path::new(REPO).join("sam/source-account").join(rel);
@@ -165,41 +166,9 @@ fn the_release_is_reproducible_checksummed_and_packaged() {
     }
 }
 
-/// A deployment in the source account with `params`, knowing the ids of the resources the
-/// template refers to (as tests/templates_grant.rs does).
-fn deployment(params: &[(&str, &str)]) -> Context {
-    let mut ctx = Context::new("111111111111", "eu-west-1");
-    for (k, v) in params {
-        ctx = ctx.with_parameter(k, v);
-    }
-    ctx.refs.insert(
-        "ReplicationRoleBoundary".into(),
-        json!("arn:aws:iam::111111111111:policy/s3-replication/boundary"),
-    );
-    ctx.refs.insert(
-        "FunctionLogGroup".into(),
-        json!("/aws/lambda/s3-replication-provider"),
-    );
-    ctx.attributes.insert(
-        ("FunctionRole".into(), "Arn".into()),
-        json!("arn:aws:iam::111111111111:role/S3ReplicationProvider-eu-west-1"),
-    );
-    ctx.attributes.insert(
-        ("ProviderFunction".into(), "Arn".into()),
-        json!("arn:aws:lambda:eu-west-1:111111111111:function:s3-replication-provider"),
-    );
-    ctx
-}
-
-/// Every resource `template` deploys with `params` (offline, `src/template.rs`).
+/// Every resource `template` deploys in the source account with `params`.
 fn resources(template: &Template, params: &[(&str, &str)]) -> BTreeMap<String, Value> {
-    let deployed = template.deploy(&deployment(params)).unwrap();
-    assert!(
-        deployed.failed_rules.is_empty(),
-        "{:?}",
-        deployed.failed_rules
-    );
-    deployed.resources
+    deploy_as(template, "source-account", SRC, params).resources
 }
 
 fn code_of(template: &Template, params: &[(&str, &str)]) -> Value {
@@ -214,7 +183,7 @@ fn the_packaged_template_is_the_source_template_with_code_from_s3() {
     release_into(&out, &fake_elf(&dir, "arm64"), &fake_elf(&dir, "x86_64"));
     let text = std::fs::read_to_string(out.join("source-account.packaged.yaml")).unwrap();
     let packaged = Template::parse(&text).unwrap();
-    let source = Template::parse(&read("sam/source-account/template.yaml")).unwrap();
+    let source = template("source-account");
 
     let base = [("DestinationAccountIds", "222222222222")];
     let with = |extra: &[(&'static str, &'static str)]| {

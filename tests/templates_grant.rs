@@ -24,73 +24,28 @@ use s3_replication_provider::doctor::{
     evaluate, Context, Decision, PolicyKind, Principal, Request,
 };
 use s3_replication_provider::plan::policy::created_key_policy;
-use s3_replication_provider::template::{Context as Deployment, Deployed, Template};
+use s3_replication_provider::template::{Context as Deployment, Deployed};
 use serde_json::{json, Value};
 use support::harness::{Answered, Harness, HOME_REGION};
+use support::templates::{deploy_as, deployment, template, BOUNDARY, FUNCTION_ROLE, REGION, SRC};
 use support::{unique, DEFAULT_ACCOUNT};
 
-/// The source account (where the provider runs) and two destination accounts, in an organization.
-const SRC: &str = "111111111111";
+/// Two destination accounts, in the source's organization.
 const ACCT_B: &str = "222222222222";
 const ACCT_C: &str = "333333333333";
 /// A member account of the same organization that is neither a source nor a destination.
 const OTHER_MEMBER: &str = "999999999999";
 const ORG: &str = "o-a1b2c3d4e5";
 const OTHER_ORG: &str = "o-zzzzzzzzzz";
-const REGION: &str = "eu-west-1";
-const FUNCTION_ROLE: &str = "arn:aws:iam::111111111111:role/S3ReplicationProvider-eu-west-1";
-const BOUNDARY: &str = "arn:aws:iam::111111111111:policy/s3-replication/s3-replication-provider-replication-role-boundary-eu-west-1";
 const DESTINATION_ROLE_NAME: &str = "S3ReplicationDestinationProvisioner";
 
 fn destination_role(account: &str) -> String {
     format!("arn:aws:iam::{account}:role/{DESTINATION_ROLE_NAME}")
 }
 
-fn template(name: &str) -> Template {
-    let path = format!("{}/sam/{name}/template.yaml", env!("CARGO_MANIFEST_DIR"));
-    Template::parse(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
-        .unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-/// The source template deploys in the function's region; the destination template in its
-/// `RoleRegion` (default us-east-1), the stack instance that creates the (global) role.
+/// The template `name` deployed in `account` with `params`.
 fn deploy(name: &str, account: &str, params: &[(&str, &str)]) -> Deployed {
-    let deployed = template(name)
-        .deploy(&deployment(name, account, params))
-        .unwrap_or_else(|e| panic!("{name} with {params:?}: {e}"));
-    assert!(
-        deployed.failed_rules.is_empty(),
-        "{name} with {params:?} breaks its Rules: {:?}",
-        deployed.failed_rules
-    );
-    deployed
-}
-
-/// What a deployment of `name` with `params` knows: the parameters, and the ids of the
-/// resources the templates refer to.
-fn deployment(name: &str, account: &str, params: &[(&str, &str)]) -> Deployment {
-    let region = if name == "destination-account" {
-        "us-east-1"
-    } else {
-        REGION
-    };
-    let mut ctx = Deployment::new(account, region);
-    for (k, v) in params {
-        ctx = ctx.with_parameter(k, v);
-    }
-    ctx.refs
-        .insert("ReplicationRoleBoundary".into(), json!(BOUNDARY));
-    ctx.refs.insert(
-        "FunctionLogGroup".into(),
-        json!("/aws/lambda/s3-replication-provider"),
-    );
-    ctx.attributes
-        .insert(("FunctionRole".into(), "Arn".into()), json!(FUNCTION_ROLE));
-    ctx.attributes.insert(
-        ("ProviderFunction".into(), "Arn".into()),
-        json!("arn:aws:lambda:eu-west-1:111111111111:function:s3-replication-provider"),
-    );
-    ctx
+    deploy_as(&template(name), name, account, params)
 }
 
 /// A role's trust policy and inline policies, as the template deploys them.

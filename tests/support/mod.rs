@@ -49,6 +49,7 @@ pub mod harness;
 pub mod http_server;
 pub mod oracle;
 pub mod proxy;
+pub mod templates;
 
 // One import item, so one allowance: each test crate uses a different part of `support`.
 #[allow(unused_imports)]
