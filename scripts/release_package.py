@@ -51,14 +51,19 @@ def zip_name(version: str, arch: str) -> str:
     return f"{NAME}-{version}-{arch}.zip"
 
 
+def check_elf(what: str, data: bytes, arch: str) -> None:
+    """`data` starts an ELF file for `arch`."""
+    if data[:4] != b"\x7fELF":
+        die(f"{what} is not an ELF file")
+    machine = int.from_bytes(data[18:20], "little")
+    if machine != ELF_MACHINES[arch]:
+        die(f"{what} is ELF machine {machine:#x}, not {arch} ({ELF_MACHINES[arch]:#x})")
+
+
 def check_binary(arch: str, path: str) -> bytes:
     with open(path, "rb") as f:
         data = f.read()
-    if data[:4] != b"\x7fELF":
-        die(f"{path} is not an ELF file")
-    machine = int.from_bytes(data[18:20], "little")
-    if machine != ELF_MACHINES[arch]:
-        die(f"{path} is ELF machine {machine:#x}, not {arch} ({ELF_MACHINES[arch]:#x})")
+    check_elf(path, data, arch)
     if not os.stat(path).st_mode & stat.S_IXUSR:
         die(f"{path} is not executable")
     return data
@@ -162,7 +167,7 @@ def check_release(version: str, out: str) -> None:
             sums[name] = digest
     with open(os.path.join(out, "source-account.packaged.yaml"), encoding="utf-8") as f:
         template = f.read()
-    for arch, machine in sorted(ELF_MACHINES.items()):
+    for arch in sorted(ELF_MACHINES):
         name = zip_name(version, arch)
         path = os.path.join(out, name)
         if sums.get(name) != sha256(path):
@@ -180,9 +185,7 @@ def check_release(version: str, out: str) -> None:
                 die(f"{name}: bootstrap is not executable (mode {info.external_attr >> 16:o})")
             if info.file_size > MAX_UNZIPPED:
                 die(f"{name}: bootstrap is {info.file_size} bytes, over Lambda's 250 MB unzipped")
-            head = z.read("bootstrap")[:20]
-        if head[:4] != b"\x7fELF" or int.from_bytes(head[18:20], "little") != machine:
-            die(f"{name}: bootstrap is not an ELF executable for {arch}")
+            check_elf(f"{name}: bootstrap", z.read("bootstrap")[:20], arch)
         print(f"ok  {name}: {os.path.getsize(path)} bytes, bootstrap {info.file_size} bytes, {arch} ELF, mode {info.external_attr >> 16:o}")
 
 

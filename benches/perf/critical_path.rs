@@ -195,13 +195,9 @@ pub(crate) fn longest_with(
     (total, path)
 }
 
-/// `settle`: the policy settle time the product ran with (zero when verification is off).
-pub(crate) fn analyse(
-    raw: &[Call],
-    wall: Duration,
-    src_account: &str,
-    settle: Duration,
-) -> Analysis {
+/// The calls by start (then end), and for each whether it belongs to the check phase (a read
+/// that ended before the first mutation started).
+fn in_order(raw: &[Call]) -> (Vec<Call>, Vec<bool>) {
     let mut calls = raw.to_vec();
     calls.sort_by_key(|c| (c.start, c.end));
     let first_mutation = calls
@@ -214,6 +210,17 @@ pub(crate) fn analyse(
         .iter()
         .map(|c| !c.mutating && c.end <= first_mutation)
         .collect();
+    (calls, check)
+}
+
+/// `settle`: the policy settle time the product ran with (zero when verification is off).
+pub(crate) fn analyse(
+    raw: &[Call],
+    wall: Duration,
+    src_account: &str,
+    settle: Duration,
+) -> Analysis {
+    let (calls, check) = in_order(raw);
     let (critical, critical_path) = longest(&calls, |u, v| {
         must_follow(&calls[u], &calls[v], src_account, check[u])
     });
@@ -271,18 +278,7 @@ pub(crate) fn necessary_between(
     from: impl Fn(&Call) -> bool,
     to: impl Fn(&Call) -> bool,
 ) -> Option<Duration> {
-    let mut calls = raw.to_vec();
-    calls.sort_by_key(|c| (c.start, c.end));
-    let first_mutation = calls
-        .iter()
-        .filter(|c| c.mutating)
-        .map(|c| c.start)
-        .min()
-        .unwrap_or(Duration::MAX);
-    let check: Vec<bool> = calls
-        .iter()
-        .map(|c| !c.mutating && c.end <= first_mutation)
-        .collect();
+    let (calls, check) = in_order(raw);
     let a = calls.iter().position(&from)?;
     let b = calls.iter().position(&to)?;
     let edge = |u: usize, v: usize| {
