@@ -223,6 +223,7 @@ class Demo:
         self.receiver: Receiver | None = None
         self.world: World | None = None
         self.key_b = ""
+        self.topic = ""
         self.physical_id: str | None = None
         self.props: dict[str, Any] | None = None
         self.known_keys: dict[str, str] = {}  # arn -> label
@@ -241,6 +242,8 @@ class Demo:
         w.create_bucket(ACCOUNT_B, REGION_B, self.bucket_b, versioned=True)
         self.key_b = w.create_key(ACCOUNT_B, REGION_B, description="existing backup key (not managed by the stack)", alias="backup-b")
         self.known_keys[self.key_b] = "destination B, pre-existing"
+        sns = w.cloud.client("sns", SOURCE_ACCOUNT, SOURCE_REGION)
+        self.topic = sns.create_topic(Name=f"s3-replication-failures-{self.suffix}")["TopicArn"]
         field("moto", f"{self.moto.endpoint}  {S.dim('(log ' + self.moto.log_path + ')')}")
         field("response receiver", f"http://127.0.0.1:{self.receiver.port}/cfn-response/…")
         field("work directory", self.workdir)
@@ -248,6 +251,7 @@ class Demo:
         field("destination A", f"{self.bucket_a} · account {ACCOUNT_A} · {REGION_A} · versioning off")
         field("destination B", f"{self.bucket_b} · account {ACCOUNT_B} · {REGION_B} · versioning on")
         field("existing key B", self.key_b)
+        field("failure topic", f"{self.topic} · SNS's default policy")
 
     # ---- properties
 
@@ -265,6 +269,9 @@ class Demo:
             "TakeOverExistingReplication": "false",
             # The provider proves the permission chain (the doctor) before it answers SUCCESS.
             "Verify": "Permissions",
+            # Say when replication breaks: S3's failure events to the topic, alarms per rule.
+            "FailureNotification": self.topic,
+            "Alarms": "true",
         }
 
     def dest_a(self) -> dict[str, Any]:
@@ -499,6 +506,8 @@ class Demo:
             field("versioning", versioning or "never enabled")
             field("bucket policy", ("Sids: " + ", ".join(policy_sids(policy))) if policy else "none")
 
+        self.show_signals(facts)
+
         for arn in [data.get("SourceKmsKeyArn")] + as_list(data.get("DestinationKmsKeyArns")):
             if arn and arn.startswith("arn:") and arn not in self.known_keys:
                 acct = parse_arn(arn)["account"]
@@ -519,6 +528,47 @@ class Demo:
                   + (f" · aliases {', '.join(info['Aliases'])}" if info.get("Aliases") else ""))
             field("", "policy Sids: " + ", ".join(policy_sids(info.get("Policy"))))
         return facts
+
+    def show_signals(self, facts: dict[str, Any]) -> None:
+        """The source bucket's replication event notifications, the topic's policy, the alarms."""
+        w = self.world
+        assert w
+        section(f"Failure signals of {self.source_bucket}")
+        s3 = w.cloud.s3(SOURCE_ACCOUNT, SOURCE_REGION)
+        config = s3.get_bucket_notification_configuration(Bucket=self.source_bucket)
+        notes = [c for c in config.get("TopicConfigurations", []) + config.get("QueueConfigurations", [])]
+        facts["notifications"] = notes
+        if not notes:
+            field("event notifications", "none")
+        for n in notes:
+            field(f"notification {n.get('Id')}", f"{n.get('TopicArn') or n.get('QueueArn')}")
+            field("", ", ".join(e.split(":")[-1] for e in n.get("Events", [])))
+        sns = w.cloud.client("sns", SOURCE_ACCOUNT, SOURCE_REGION)
+        policy = json.loads(sns.get_topic_attributes(TopicArn=self.topic)["Attributes"].get("Policy") or "{}")
+        facts["topic_policy"] = policy
+        field("topic policy", "Sids: " + ", ".join(policy_sids(policy)))
+        cw = w.cloud.client("cloudwatch", SOURCE_ACCOUNT, SOURCE_REGION)
+        alarms = cw.describe_alarms(AlarmNamePrefix=f"s3-replication/{self.source_bucket}/")["MetricAlarms"]
+        facts["alarms"] = [a["AlarmName"] for a in alarms]
+        if not alarms:
+            field("alarms", "none")
+        for a in alarms:
+            field("alarm", f"{a['AlarmName']} · {a['MetricName']} {a['Statistic']} > {a['Threshold']:g} · actions {', '.join(a.get('AlarmActions') or []) or 'none'}")
+
+    def check_signals(self, c: Checks, facts: dict, rules: list[tuple[str, bool]]) -> None:
+        """While the resource exists with `rules` [(rule id, RTC)]."""
+        ours = [n for n in facts["notifications"] if n.get("Id") == f"s3-replication-failures-{self.source_bucket}"]
+        c.check(len(ours) == 1 and ours[0].get("TopicArn") == self.topic, "the source bucket notifies the topic of replication failures")
+        events = set(ours[0].get("Events", [])) if ours else set()
+        c.check("s3:Replication:OperationFailedReplication" in events, "… of OperationFailedReplication")
+        sid = next((s for s in policy_sids(facts["topic_policy"]) if s.startswith("S3Replication")), None)
+        c.check(sid is not None, "the topic policy lets S3 publish for the source bucket", ", ".join(policy_sids(facts["topic_policy"])))
+        want = []
+        for rule, rtc in rules:
+            want.append(f"s3-replication/{self.source_bucket}/{rule}/failed-replication")
+            if rtc:
+                want.append(f"s3-replication/{self.source_bucket}/{rule}/replication-latency")
+        c.check(sorted(facts["alarms"]) == sorted(want), f"alarms: {len(want)} (failures per rule, latency per RTC rule)", ", ".join(facts["alarms"]))
 
     # ---- expectations per step
 
@@ -624,6 +674,7 @@ class Demo:
         key_a = ((rule_a.get("Destination") or {}).get("EncryptionConfiguration") or {}).get("ReplicaKmsKeyID")
         if key_a:
             self.known_keys[key_a] = "destination A, created"
+        self.check_signals(c, facts, [("backup-a", True)])
         src_key = data1.get("SourceKmsKeyArn")
         if src_key in self.known_keys:
             self.known_keys[src_key] = "source, created"
@@ -646,6 +697,7 @@ class Demo:
         c.check(key_b_in_rule == self.key_b, "rule for B uses B's existing key", str(key_b_in_rule))
         c.check(data2.get("SourceKmsKeyArn") == data1.get("SourceKmsKeyArn"), "source key unchanged")
         c.check(data2.get("ReplicationRoleArn") == role_arn, "replication role unchanged")
+        self.check_signals(c, facts, [("backup-a", True), ("backup-b-logs", False)])
         self.finish_step(c)
 
         # 3. Update: remove A
@@ -659,6 +711,7 @@ class Demo:
         self.check_active(c, facts, data3, [("B", self.bucket_b, ACCOUNT_B)])
         self.check_removed_destination(c, facts, role_arn, "A", key_a)
         c.check(self.world.bucket_exists(self.bucket_a, ACCOUNT_A, REGION_A), "destination A's bucket still exists")
+        self.check_signals(c, facts, [("backup-b-logs", False)])
         self.finish_step(c)
 
         # 4. Delete
@@ -669,6 +722,9 @@ class Demo:
         c = self.step_checks
         c.check(facts["replication"] is None, "source bucket has no replication configuration")
         c.check(facts["role"] is None, f"replication role {self.role_name} is deleted")
+        c.check(not facts["notifications"], "the source bucket's replication failure notification is removed")
+        c.check(not any(s.startswith("S3Replication") for s in policy_sids(facts["topic_policy"])), "the topic policy no longer names the source bucket")
+        c.check(not facts["alarms"], "the alarms are deleted")
         src_info = facts["keys"].get(data1.get("SourceKmsKeyArn") or "")
         c.check(bool(src_info) and src_info["KeyState"] == "PendingDeletion", "created source key is scheduled for deletion", str(src_info and src_info["KeyState"]))
         b_info = facts["keys"].get(self.key_b)

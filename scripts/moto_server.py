@@ -9,6 +9,8 @@ uses ``VersioningConfiguration``. boto3 is lenient about this, the Rust SDK is n
 lives here, in the test harness, so product code has no emulator-specific branches.
 * moto 5.2.5 reads replication configurations back lossily; S3 returns what was put.
 * moto 5.2.5 has no GetBucketRequestPayment route (it lists the bucket instead).
+* moto 5.2.5 answers GetBucketNotificationConfiguration of a bucket without notifications
+  with the root element ``GetBucketNotificationResponse`` (S3: ``NotificationConfiguration``).
 * moto's KMS backend answers 500 to ScheduleKeyDeletion (and Enable/DisableKey,
   CancelKeyDeletion) given a key ARN; KMS accepts ARNs there.
 * moto enforces a bucket policy's Deny on object requests ignoring its Condition, so AWS's
@@ -28,7 +30,9 @@ what any request answers:
 
 Together they roughly double moto's throughput here (about 550 instead of 250-300 S3 requests/s).
 
-And one test double, because moto does not replicate objects: see ``replication_double``.
+And one test double, because moto does not replicate objects: see ``replication_double``; and
+CloudWatch's alarms over the protocol the Rust SDK speaks to CloudWatch (RPC v2 CBOR, which
+moto does not parse): see ``cloudwatch_double``.
 
 And, for moto's CloudFormation and Lambda as real engines (``tests/engines.py``), see
 ``cloudformation_engine``: answers found by the stack's own ARN (moto looks in us-east-1 of the
@@ -72,6 +76,24 @@ def _get_bucket_versioning(self):
 
 
 S3Response.get_bucket_versioning = _get_bucket_versioning
+
+_original_get_bucket_notification = S3Response.get_bucket_notification
+
+
+def _get_bucket_notification(self):
+    """moto 5.2.5 answers a bucket without notifications with the root element
+    ``GetBucketNotificationResponse``; S3 answers an empty ``NotificationConfiguration``."""
+    if not self.backend.get_bucket_notification_configuration(self.bucket_name):
+        self.data["Action"] = "GetBucketNotificationConfiguration"
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            '<NotificationConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"/>'
+        )
+        return 200, {"Content-Type": "application/xml"}, body
+    return _original_get_bucket_notification(self)
+
+
+S3Response.get_bucket_notification = _get_bucket_notification
 
 _original_bucket_get = S3Response._bucket_response_get
 
@@ -208,6 +230,10 @@ _speed_fixes()
 import replication_double  # noqa: E402  (next to this file)
 
 replication_double.install()
+
+import cloudwatch_double  # noqa: E402  (next to this file)
+
+cloudwatch_double.install()
 
 import cloudformation_engine  # noqa: E402  (next to this file)
 

@@ -9,7 +9,9 @@ use serde_json::{json, Value};
 
 use crate::aws::{Account, Connector, LiveReplication, SseAlgorithm};
 use crate::plan::names::{tags, ROLE_POLICY_NAME};
-use crate::plan::{KeyStatement, Plan};
+use crate::plan::notification_doc::NotificationDocument;
+use crate::plan::signals::alarm_prefix;
+use crate::plan::{Alarm, KeyStatement, Plan};
 use crate::reconcile::diff::{self, Removed};
 use crate::reconcile::{check_all, connect_destinations, resolve_source, ReconcileError};
 use crate::reconcile::{DestinationFacts, SourceFacts};
@@ -98,6 +100,7 @@ pub async fn preview(conn: &Connector, spec: &Spec) -> Result<Preview, Reconcile
     changes.extend(statement_changes(&src, &dests, &plan).await?);
     let live = src.replication(spec.source.bucket.as_str()).await?;
     changes.push(replication_change(&src, &plan, live.as_ref()).await?);
+    changes.extend(signal_changes(&src, &plan).await?);
     if let Some(live) = live.filter(|l| plan.resolved.is_our_role(&l.role)) {
         changes.extend(removal_changes(conn, spec, &plan, &live).await?);
     }
@@ -290,6 +293,80 @@ async fn key_statement_change(
         &k.sid,
         &k.statement,
     ))
+}
+
+/// `FailureNotification` and `Alarms`: the topic or queue statement, our notification
+/// configuration, and each alarm (alarms of rules that went away as removals).
+async fn signal_changes(src: &Account, plan: &Plan) -> Result<Vec<Change>, ReconcileError> {
+    let mut out = Vec::new();
+    let r = &plan.resolved;
+    if let Some(n) = &plan.notification {
+        let arn = n.target.as_str();
+        let policy = match n.target.kind() {
+            crate::spec::NotificationKind::Topic => src.topic_policy(arn).await?.flatten(),
+            crate::spec::NotificationKind::Queue => {
+                let owner = n.target.account().as_str();
+                match src.queue_url(n.target.name(), owner).await? {
+                    Some(url) => src.queue_policy(&url).await?,
+                    None => None,
+                }
+            }
+        };
+        let what = format!("topic or queue policy statement {}", n.sid);
+        out.push(statement_change(
+            src,
+            &what,
+            arn,
+            policy,
+            &n.sid,
+            &n.statement,
+        ));
+        let bucket = r.source_bucket.as_str();
+        let live = src.bucket_notifications(bucket).await?;
+        let doc = NotificationDocument::parse_or_new(Some(&live)).unwrap_or_default();
+        let desired = n.configuration();
+        let current = doc.get(&n.id).cloned();
+        let action = match &current {
+            None => Action::Create,
+            Some(_) if doc.clone().upsert(&n.id, &desired) => Action::Update,
+            Some(_) => Action::Unchanged,
+        };
+        let mut c = change(
+            src,
+            &format!("event notification {}", n.id),
+            &bucket_arn(src, bucket),
+            action,
+        );
+        if action.changes() {
+            c.current = current;
+            c.desired = Some(desired);
+        }
+        out.push(c);
+    }
+    if !plan.alarms.is_empty() {
+        let live = src.alarms_with_prefix(&alarm_prefix(r)).await?;
+        for a in &plan.alarms {
+            let found = live.iter().find(|l| l.name == a.name);
+            let action = match found {
+                None => Action::Create,
+                Some(l) if l != a => Action::Update,
+                Some(_) => Action::Unchanged,
+            };
+            let mut c = change(src, "alarm", &a.name, action);
+            if action.changes() {
+                c.current = found.map(Alarm::to_json);
+                c.desired = Some(a.to_json());
+            }
+            out.push(c);
+        }
+        for l in live
+            .iter()
+            .filter(|l| !plan.alarms.iter().any(|a| a.name == l.name))
+        {
+            out.push(change(src, "alarm", &l.name, Action::Remove));
+        }
+    }
+    Ok(out)
 }
 
 async fn replication_change(

@@ -284,8 +284,33 @@ fn legitimate_calls(dest_account: &str) -> Vec<Legit> {
         "s3:GetBucketPolicy",
         "s3:GetBucketRequestPayment",
         "s3:GetBucketObjectLockConfiguration",
+        "s3:GetBucketNotification",
+        "s3:PutBucketNotification",
     ] {
         out.push(legit(Source, action, src_bucket, Identity).with("s3:ResourceAccount", SRC));
+    }
+    // FailureNotification (a topic or queue named by the default pattern) and Alarms.
+    let topic = format!("arn:aws:sns:{REGION}:{SRC}:s3-replication-failures");
+    let queue = format!("arn:aws:sqs:{REGION}:{SRC}:s3-replication-failures");
+    let alarm = format!(
+        "arn:aws:cloudwatch:{REGION}:{SRC}:alarm:s3-replication/app-data/replicate-to-backup-app/failed-replication"
+    );
+    for action in ["sns:GetTopicAttributes", "sns:SetTopicAttributes"] {
+        out.push(legit(Source, action, &topic, Identity));
+    }
+    for action in [
+        "sqs:GetQueueUrl",
+        "sqs:GetQueueAttributes",
+        "sqs:SetQueueAttributes",
+    ] {
+        out.push(legit(Source, action, &queue, Identity));
+    }
+    for action in [
+        "cloudwatch:DescribeAlarms",
+        "cloudwatch:PutMetricAlarm",
+        "cloudwatch:DeleteAlarms",
+    ] {
+        out.push(legit(Source, action, &alarm, Identity));
     }
     for action in [
         "s3:PutObject",
@@ -454,6 +479,33 @@ fn decide(l: &Legit, role: &Role, principal: &str, account: &str) -> Decision {
             account,
         ),
         On::OptedInKey | On::AnyKey => on_key(role, &r, &default_key_policy(account), account),
+    }
+}
+
+/// IAM refuses a role whose inline policies together exceed 10,240 characters (whitespace not
+/// counted): the stack would fail at CreateRole/PutRolePolicy, not in a test.
+#[test]
+fn every_role_the_templates_create_fits_iams_inline_policy_limit() {
+    const LIMIT: usize = 10_240;
+    let mut checked = Vec::new();
+    for (name, params) in source_sets() {
+        checked.push((
+            name,
+            Role::of(&deploy("source-account", SRC, &params), "FunctionRole"),
+        ));
+    }
+    for (name, params) in destination_sets() {
+        let d = deploy("destination-account", ACCT_B, &params);
+        checked.push((name, Role::of(&d, "DestinationProvisionerRole")));
+    }
+    for (name, role) in checked {
+        let size: usize = role.policies.iter().map(|(_, d)| d.to_string().len()).sum();
+        assert!(
+            size <= LIMIT,
+            "{name}: inline policies of {size} characters > {LIMIT}"
+        );
+        // Room left for what the next feature adds.
+        eprintln!("{name}: {size} of {LIMIT} characters");
     }
 }
 
@@ -928,6 +980,45 @@ fn the_function_can_only_mint_bounded_replication_roles() {
 }
 
 #[test]
+fn the_function_touches_no_other_topic_queue_or_alarm() {
+    for (name, params) in source_sets() {
+        let role = Role::of(&deploy("source-account", SRC, &params), "FunctionRole");
+        for (action, resource) in [
+            (
+                "sns:SetTopicAttributes",
+                format!("arn:aws:sns:{REGION}:{SRC}:payments-events"),
+            ),
+            (
+                "sns:SetTopicAttributes",
+                format!("arn:aws:sns:{REGION}:{ACCT_B}:s3-replication-failures"),
+            ),
+            (
+                "sqs:SetQueueAttributes",
+                format!("arn:aws:sqs:{REGION}:{SRC}:orders"),
+            ),
+            (
+                "sns:Publish",
+                format!("arn:aws:sns:{REGION}:{SRC}:s3-replication-failures"),
+            ),
+            (
+                "cloudwatch:DeleteAlarms",
+                format!("arn:aws:cloudwatch:{REGION}:{SRC}:alarm:billing"),
+            ),
+            (
+                "cloudwatch:PutMetricAlarm",
+                format!("arn:aws:cloudwatch:{REGION}:{SRC}:alarm:billing"),
+            ),
+        ] {
+            let r = req(FUNCTION_ROLE, action, &resource, ctx(FUNCTION_ROLE, &[]));
+            assert_refused(
+                &format!("{name}: {action} on {resource}"),
+                by_identity(&role, &r),
+            );
+        }
+    }
+}
+
+#[test]
 fn the_function_reaches_only_listed_destinations() {
     for (name, params) in source_sets() {
         let role = Role::of(&deploy("source-account", SRC, &params), "FunctionRole");
@@ -1036,8 +1127,30 @@ async fn every_call_the_provider_makes_is_a_legitimate_call_the_templates_allow(
         .await;
     h.emu.create_bucket(ACCT_B, REGION_B, &dst_b, false).await;
     let existing_key = h.emu.create_key(ACCT_C, REGION_C).await;
+    let topic = h
+        .emu
+        .sns(DEFAULT_ACCOUNT, HOME_REGION)
+        .await
+        .create_topic()
+        .name(unique("s3-replication-failures"))
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let queue_name = unique("s3-replication-failures");
+    h.emu
+        .sqs(DEFAULT_ACCOUNT, HOME_REGION)
+        .await
+        .create_queue()
+        .queue_name(&queue_name)
+        .send()
+        .await
+        .unwrap();
+    let queue = format!("arn:aws:sqs:{HOME_REGION}:{DEFAULT_ACCOUNT}:{queue_name}");
     let props = json!({"SourceBucket": src, "SourceKmsKeyArn": "Create", "Verify": "Replication",
         "KeyRemovalPolicy": "Delete", "KeyDeletionWindowDays": "7",
+        "FailureNotification": topic, "Alarms": "true",
         "Destinations": [
             {"Bucket": dst_b, "AccountId": ACCT_B, "Region": REGION_B, "KmsKeyArn": "Create"},
             {"Bucket": dst_c, "AccountId": ACCT_C, "Region": REGION_C, "KmsKeyArn": existing_key,
@@ -1052,6 +1165,8 @@ async fn every_call_the_provider_makes_is_a_legitimate_call_the_templates_allow(
     let mut smaller = props.clone();
     smaller["Destinations"] = json!([props["Destinations"][0]]);
     smaller["ReplicationRoleName"] = json!(format!("renamed-{src}"));
+    // …and move the failure notification from the topic to a queue (its statement goes).
+    smaller["FailureNotification"] = json!(queue);
     let updated = h.update(&smaller, &id, &props).await;
     updated.assert_success();
     answers.push(updated);
@@ -1076,6 +1191,12 @@ async fn every_call_the_provider_makes_is_a_legitimate_call_the_templates_allow(
         "DeleteRole",
         "ScheduleKeyDeletion",
         "DeleteBucketReplication",
+        "PutBucketNotificationConfiguration",
+        "SetTopicAttributes",
+        "SetQueueAttributes",
+        "GetQueueUrl",
+        "PutMetricAlarm",
+        "DeleteAlarms",
     ] {
         assert!(ops.contains(op), "{op} was not called: {ops:?}");
     }

@@ -221,7 +221,7 @@ where
 
 fn kind_of_code(code: &str) -> ErrorKind {
     // Also the answers that say "none configured": facts, not failures (no WARN line).
-    const NOT_FOUND: [&str; 13] = [
+    const NOT_FOUND: [&str; 16] = [
         "NoSuchBucket",
         "NoSuchBucketPolicy",
         "ReplicationConfigurationNotFoundError",
@@ -234,13 +234,19 @@ fn kind_of_code(code: &str) -> ErrorKind {
         "NoSuchVersion",
         "ObjectLockConfigurationNotFoundError",
         "AWSOrganizationsNotInUseException",
-        // HeadObject: a 404 has no body, so no more precise code.
+        // HeadObject: a 404 has no body, so no more precise code (also SNS's missing topic).
         "NotFound",
+        // SQS (query and JSON protocols), CloudWatch.
+        "AWS.SimpleQueueService.NonExistentQueue",
+        "QueueDoesNotExist",
+        "ResourceNotFound",
     ];
     match code {
         c if NOT_FOUND.contains(&c) => ErrorKind::NotFound,
         "AccessDenied"
         | "AccessDeniedException"
+        // SNS.
+        | "AuthorizationError"
         // HeadObject: a 403 has no body.
         | "Forbidden"
         | "UnauthorizedOperation"

@@ -3,14 +3,18 @@
 
 mod account;
 mod calls;
+mod cloudwatch;
 mod connect;
 mod error;
 mod iam;
 mod in_flight;
 mod kms;
+mod notifications;
 mod objects;
 mod organizations;
 mod s3;
+mod sns;
+mod sqs;
 #[cfg(test)]
 pub mod stub;
 

@@ -102,6 +102,8 @@ pub struct LiveRule {
     pub prefix: Option<String>,
     /// `DeleteMarkerReplication.Status = Enabled`.
     pub delete_markers: bool,
+    /// `Destination.Metrics.Status = Enabled`.
+    pub metrics: bool,
 }
 
 impl LiveRule {
@@ -366,6 +368,10 @@ impl Account {
                             Some(d) => d.status() == Some(&DeleteMarkerReplicationStatus::Enabled),
                             None => r.filter().is_none(),
                         },
+                        metrics: r
+                            .destination()
+                            .and_then(|d| d.metrics())
+                            .is_some_and(|m| m.status() == &MetricsStatus::Enabled),
                     })
                     .collect(),
             }))

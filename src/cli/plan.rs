@@ -160,6 +160,11 @@ fn plan_json(p: &Plan) -> Value {
         "DestinationBucketStatements": p.bucket_statements.iter().map(|b| json!({"Account": b.account.to_string(), "Region": b.region.to_string(), "Bucket": b.bucket.to_string(), "Statement": b.statement})).collect::<Vec<_>>(),
         "DestinationKeyStatements": p.key_statements.iter().map(|k| json!({"Account": k.account.to_string(), "Region": k.region.to_string(), "Key": k.key_arn, "Statement": k.statement})).collect::<Vec<_>>(),
         "ReplicationConfiguration": p.replication.to_s3_json(),
+        "FailureNotification": p.notification.as_ref().map(|n| json!({
+            "Account": r.source_account.to_string(), "Region": r.source_region.to_string(),
+            "Bucket": r.source_bucket.to_string(), "NotificationConfiguration": n.configuration(),
+            "Target": n.target.to_string(), "TargetPolicyStatement": n.statement})),
+        "Alarms": p.alarms.iter().map(crate::plan::Alarm::to_json).collect::<Vec<_>>(),
         "Data": p.response_data(),
     })
 }

@@ -7,7 +7,8 @@ use serde_json::{json, Value};
 
 use super::eval::arn_region;
 use super::links::{
-    DestinationBucket, Key, NamedPolicy, ReplicationRole, Snapshot, SourceBucket, Versioning,
+    DestinationBucket, FailureNotification, Key, NamedPolicy, ReplicationRole, RuleAlarm, Signals,
+    Snapshot, SourceBucket, Versioning,
 };
 use crate::plan::{names, Filter, Plan};
 
@@ -108,6 +109,8 @@ pub fn snapshot_from_plan(plan: &Plan) -> Snapshot {
                 sse_kms: rule.sse_kms_encrypted_objects,
                 prefix,
                 delete_markers: rule.delete_marker_replication,
+                rule_id: rule.id.clone(),
+                metrics: rule.destination.metrics,
             }
         })
         .collect();
@@ -136,5 +139,33 @@ pub fn snapshot_from_plan(plan: &Plan) -> Snapshot {
             organization: organization_named(plan),
         },
         destinations,
+        signals: signals(plan),
+    }
+}
+
+/// The notification and alarms the plan writes, the topic's or queue's policy holding only
+/// our statement.
+fn signals(plan: &Plan) -> Signals {
+    Signals {
+        notifications: plan
+            .notification
+            .iter()
+            .map(|n| FailureNotification {
+                id: n.id.clone(),
+                target: n.target.to_string(),
+                events: n.events.iter().map(|e| (*e).to_owned()).collect(),
+                policy: Some(policy(vec![n.statement.clone()])),
+                exists: true,
+            })
+            .collect(),
+        alarms: plan
+            .alarms
+            .iter()
+            .map(|a| RuleAlarm {
+                name: a.name.clone(),
+                metric: a.metric.clone(),
+                rule_id: a.dimensions[2].1.clone(),
+            })
+            .collect(),
     }
 }

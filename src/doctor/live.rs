@@ -7,7 +7,8 @@ use futures::{StreamExt, TryStreamExt};
 
 use crate::aws::{Account, AwsError, Connector, LiveRule, Membership, VersioningStatus};
 use crate::doctor::{
-    DestinationBucket, Key, NamedPolicy, ReplicationRole, Snapshot, SourceBucket, Versioning,
+    DestinationBucket, FailureNotification, Key, NamedPolicy, ReplicationRole, RuleAlarm, Signals,
+    Snapshot, SourceBucket, Versioning,
 };
 use crate::spec::{AccountId, Region, RoleArn, DEFAULT_DESTINATION_ROLE_NAME};
 
@@ -146,16 +147,18 @@ pub async fn snapshot(conn: &Connector, t: &Target) -> Result<Snapshot, InspectE
         .map(|rule| destination(conn, t, &src, rule))
         .buffered(DESTINATIONS_AT_ONCE)
         .try_collect::<Vec<_>>();
-    let (source, role, destinations) = futures::try_join!(
+    let (source, role, destinations, signals) = futures::try_join!(
         source_bucket(&src, bucket),
         read_role(&src, &live.role),
-        destinations
+        destinations,
+        signals(&src, bucket),
     )?;
     Ok(Snapshot {
         partition: t.region.partition().to_owned(),
         source,
         role,
         destinations,
+        signals,
     })
 }
 
@@ -246,8 +249,83 @@ async fn destination(
         sse_kms: rule.sse_kms,
         prefix: rule.prefix.clone(),
         delete_markers: rule.delete_markers,
+        rule_id: rule.id.clone(),
+        metrics: rule.metrics,
         bucket: dest_bucket,
     })
+}
+
+/// The source bucket's notifications of replication events, each with its topic's or queue's
+/// policy, and the provider's alarms on its rules.
+async fn signals(src: &Account, bucket: &str) -> Result<Signals, InspectError> {
+    let notifications = async {
+        let doc: Value = serde_json::from_str(&src.bucket_notifications(bucket).await?)
+            .map_err(|e| InspectError::Invalid(e.to_string()))?;
+        let mut out = Vec::new();
+        for (list, arn_key) in [
+            ("TopicConfigurations", "TopicArn"),
+            ("QueueConfigurations", "QueueArn"),
+        ] {
+            for c in doc[list].as_array().into_iter().flatten() {
+                let events: Vec<String> = c["Events"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|e| e.as_str().map(str::to_owned))
+                    .collect();
+                if !events.iter().any(|e| e.starts_with("s3:Replication:")) {
+                    continue;
+                }
+                let target = c[arn_key].as_str().unwrap_or_default().to_owned();
+                let policy = target_policy(src, &target).await?;
+                out.push(FailureNotification {
+                    id: c["Id"].as_str().unwrap_or_default().to_owned(),
+                    exists: policy.is_some(),
+                    policy: policy.flatten().map(|p| json_or_string(&p)),
+                    target,
+                    events,
+                });
+            }
+        }
+        Ok::<_, InspectError>(out)
+    };
+    let alarms = async {
+        let prefix = format!("s3-replication/{bucket}/");
+        let alarms = src.alarms_with_prefix(&prefix).await?;
+        Ok::<_, InspectError>(
+            alarms
+                .into_iter()
+                .map(|a| RuleAlarm {
+                    rule_id: a
+                        .dimensions
+                        .iter()
+                        .find(|(n, _)| n == "RuleId")
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or_default(),
+                    name: a.name,
+                    metric: a.metric,
+                })
+                .collect(),
+        )
+    };
+    let (notifications, alarms) = futures::try_join!(notifications, alarms)?;
+    Ok(Signals {
+        notifications,
+        alarms,
+    })
+}
+
+/// A topic's or queue's policy: `None` when it does not exist (or cannot be found from here).
+async fn target_policy(src: &Account, arn: &str) -> Result<Option<Option<String>>, AwsError> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    match parts.as_slice() {
+        [_, _, "sns", ..] => src.topic_policy(arn).await,
+        [_, _, "sqs", _, account, name] => match src.queue_url(name, account).await? {
+            Some(url) => src.queue_policy(&url).await.map(Some),
+            None => Ok(None),
+        },
+        _ => Ok(None),
+    }
 }
 
 /// Clients through `role` in the region `bucket` is in (asked from `fallback`, which is also

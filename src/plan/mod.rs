@@ -4,10 +4,12 @@
 
 pub mod key_ref;
 pub mod names;
+pub mod notification_doc;
 pub mod policy;
 pub mod policy_doc;
 pub mod replication;
 pub mod scope;
+pub mod signals;
 
 use std::collections::BTreeMap;
 
@@ -16,6 +18,7 @@ use serde_json::Value;
 use crate::spec::{AccountId, BucketName, KeyRemoval, Region, RoleArn, Spec};
 pub use key_ref::{KeyRef, Keys};
 pub use replication::{Filter, ReplicationConfig, Rule, RuleDestination};
+pub use signals::{Alarm, NotificationPlan};
 
 /// IAM's limit on the inline policies of one role, whitespace excluded.
 pub const ROLE_POLICY_LIMIT: usize = 10_240;
@@ -36,6 +39,14 @@ pub enum PlanError {
     },
     #[error("the replication role policy would be {size} characters, above IAM's {ROLE_POLICY_LIMIT}-character limit for a role's inline policies; split the destinations across several resources (one per source bucket prefix) or use fewer destination regions")]
     RolePolicyTooLarge { size: usize },
+    #[error("FailureNotification {arn} is in account {account} ({region}), but the source bucket is in account {source_account} ({source_region}); S3 notifies only a topic or queue in the bucket's region, and the provider edits its policy with the source account's credentials: name one there")]
+    NotificationElsewhere {
+        arn: String,
+        account: String,
+        region: String,
+        source_account: String,
+        source_region: String,
+    },
 }
 
 /// The names the plan derives from the source account and region, and the request's facts
@@ -296,6 +307,11 @@ pub struct Plan {
     pub key_statements: Vec<KeyStatement>,
     pub replication: ReplicationConfig,
     pub destinations: Vec<DestinationPlan>,
+    /// `FailureNotification`: our configuration on the source bucket and the topic or queue
+    /// policy statement.
+    pub notification: Option<NotificationPlan>,
+    /// `Alarms`: one or two per rule.
+    pub alarms: Vec<Alarm>,
 }
 
 impl Plan {
@@ -315,7 +331,10 @@ impl Plan {
         if size > ROLE_POLICY_LIMIT {
             return Err(PlanError::RolePolicyTooLarge { size });
         }
+        check_notification_place(spec, &resolved)?;
         Ok(Plan {
+            notification: signals::notification(spec, &resolved),
+            alarms: signals::alarms(spec, &resolved, &destinations),
             trust_policy: policy::trust_policy(&resolved),
             role_policy,
             source_key_statement: source_key.as_ref().map(|key| KeyStatement {
@@ -383,6 +402,22 @@ impl Plan {
                     .join(","),
             ),
         ])
+    }
+}
+
+/// The failure notification's topic or queue must be in the source account and region.
+pub fn check_notification_place(spec: &Spec, r: &Resolved) -> Result<(), PlanError> {
+    match &spec.failure_notification {
+        Some(n) if n.account() != &r.source_account || n.region() != &r.source_region => {
+            Err(PlanError::NotificationElsewhere {
+                arn: n.to_string(),
+                account: n.account().to_string(),
+                region: n.region().to_string(),
+                source_account: r.source_account.to_string(),
+                source_region: r.source_region.to_string(),
+            })
+        }
+        _ => Ok(()),
     }
 }
 
@@ -529,7 +564,8 @@ fn replication_config(
                 owner_override: p.owner_override,
                 replica_kms_key_id: p.kms_key.clone(),
                 replication_time_control: d.replication_time_control,
-                metrics: d.metrics,
+                // Failure events and the alarms' metrics exist only for rules with metrics.
+                metrics: d.metrics || spec.needs_metrics(),
             },
         })
         .collect();

@@ -9,6 +9,12 @@ use serde_json::Value;
 #[error("the existing policy is not a JSON policy document ({0}); fix or remove it by hand")]
 pub struct PolicyParseError(String);
 
+impl PolicyParseError {
+    pub fn new(why: impl Into<String>) -> Self {
+        Self(why.into())
+    }
+}
+
 /// A parsed policy whose statements are kept as the exact text they were read as.
 #[derive(Debug, Clone)]
 pub struct PolicyDocument {

@@ -25,6 +25,8 @@ const REAL_ACTIONS: &[&str] = &[
     "kms:Encrypt",
     "kms:GenerateDataKey",
     "sts:AssumeRole",
+    "sns:Publish",
+    "sqs:SendMessage",
 ];
 
 fn spec_of(v: Value) -> Spec {
@@ -80,7 +82,23 @@ fn all_statements(p: &Plan) -> Vec<Value> {
     all.extend(p.bucket_statements.iter().map(|b| b.statement.clone()));
     all.extend(p.key_statements.iter().map(|k| k.statement.clone()));
     all.extend(p.source_key_statement.iter().map(|k| k.statement.clone()));
+    all.extend(p.notification.iter().map(|n| n.statement.clone()));
     all
+}
+
+/// [`two_destinations`] (the first rule with RTC) with `extra` properties.
+fn with_signals(extra: Value) -> Spec {
+    let mut v = json!({
+        "SourceBucket": "src-bucket", "SourceRegion": "eu-west-1",
+        "Destinations": [
+            {"Bucket": "dst-a", "AccountId": "222222222222", "Region": "us-west-2", "KmsKeyArn": "Create", "ReplicationTimeControl": "true", "StorageClass": "STANDARD_IA"},
+            {"Bucket": "dst-b", "AccountId": "333333333333", "Region": "ap-southeast-2", "Prefix": "logs/", "Tags": {"backup": "yes"}, "KmsKeyArn": "arn:aws:kms:ap-southeast-2:333333333333:key/k-b"}
+        ]
+    });
+    for (k, x) in extra.as_object().unwrap() {
+        v[k] = x.clone();
+    }
+    spec_of(v)
 }
 
 #[test]
@@ -731,4 +749,163 @@ fn the_boundary_is_the_policy_of_the_source_account() {
         central.permissions_boundary.as_deref(),
         Some("arn:aws:iam::444444444444:policy/s3-replication/boundary-eu-west-1")
     );
+}
+
+#[test]
+fn failure_notification_covers_rtc_events_and_lets_only_this_bucket_publish() {
+    let topic = "arn:aws:sns:eu-west-1:111111111111:s3-replication-failures";
+    let p = build(&with_signals(json!({"FailureNotification": topic})));
+    let n = p.notification.as_ref().unwrap();
+    assert_eq!(n.id, "s3-replication-failures-src-bucket");
+    assert_eq!(
+        n.configuration(),
+        json!({"Id": n.id, "TopicArn": topic, "Events": [
+            "s3:Replication:OperationFailedReplication",
+            "s3:Replication:OperationMissedThreshold",
+            "s3:Replication:OperationReplicatedAfterThreshold"]})
+    );
+    assert_eq!(
+        n.statement["Principal"],
+        json!({"Service": "s3.amazonaws.com"})
+    );
+    assert_eq!(
+        (
+            n.statement["Action"].as_str(),
+            n.statement["Resource"].as_str()
+        ),
+        (Some("sns:Publish"), Some(topic))
+    );
+    assert_eq!(
+        n.statement["Condition"]["ArnLike"]["aws:SourceArn"],
+        "arn:aws:s3:::src-bucket"
+    );
+    assert_eq!(
+        n.statement["Condition"]["StringEquals"]["aws:SourceAccount"],
+        "111111111111"
+    );
+    assert_eq!(n.sid, p.resolved.sid);
+    // Failure events exist only for rules with metrics: every rule gets them.
+    let rules = &p.replication.to_s3_json()["Rules"];
+    for r in rules.as_array().unwrap() {
+        assert_eq!(r["Destination"]["Metrics"]["Status"], "Enabled", "{r}");
+    }
+    // Without RTC, only failures; a queue gets sqs:SendMessage.
+    let queue = "arn:aws:sqs:eu-west-1:111111111111:s3-replication-failures";
+    let mut spec = with_signals(json!({"FailureNotification": queue}));
+    spec.destinations[0].replication_time_control = false;
+    let p = build(&spec);
+    let n = p.notification.unwrap();
+    assert_eq!(n.events, vec!["s3:Replication:OperationFailedReplication"]);
+    assert_eq!(n.configuration()["QueueArn"], queue);
+    assert_eq!(n.statement["Action"], "sqs:SendMessage");
+}
+
+#[test]
+fn without_signals_nothing_is_added_and_metrics_stay_as_asked() {
+    let p = build(&two_destinations());
+    assert!(p.notification.is_none() && p.alarms.is_empty());
+    let rules = p.replication.to_s3_json()["Rules"].clone();
+    // dst-a has RTC (which needs metrics); dst-b asked for none.
+    assert_eq!(rules[1]["Destination"].get("Metrics"), None, "{rules}");
+}
+
+#[test]
+fn a_notification_target_outside_the_source_account_or_region_is_refused() {
+    for arn in [
+        "arn:aws:sns:eu-west-1:999999999999:s3-replication-failures",
+        "arn:aws:sns:us-east-1:111111111111:s3-replication-failures",
+    ] {
+        let mut spec = with_signals(json!({}));
+        spec.source.region = None;
+        spec.failure_notification = Some(spec::NotificationArn::parse(arn).unwrap());
+        let r = resolved(&spec);
+        let e = Plan::build(
+            &spec,
+            r,
+            &Keys::from_spec(
+                &spec,
+                &AccountId::parse("111111111111").unwrap(),
+                &Region::parse("eu-west-1").unwrap(),
+                None,
+            ),
+        )
+        .unwrap_err();
+        assert!(matches!(e, PlanError::NotificationElsewhere { .. }), "{e}");
+        assert!(e.to_string().contains(arn), "{e}");
+    }
+}
+
+#[test]
+fn alarms_per_rule_latency_only_with_rtc_and_actions_only_to_a_topic() {
+    let topic = "arn:aws:sns:eu-west-1:111111111111:s3-replication-failures";
+    let p = build(&with_signals(
+        json!({"Alarms": "true", "FailureNotification": topic}),
+    ));
+    let names: Vec<&str> = p.alarms.iter().map(|a| a.name.as_str()).collect();
+    let rule_a = &p.replication.rules[0].id;
+    let rule_b = &p.replication.rules[1].id;
+    assert_eq!(
+        names,
+        vec![
+            format!("s3-replication/src-bucket/{rule_a}/failed-replication"),
+            format!("s3-replication/src-bucket/{rule_a}/replication-latency"),
+            format!("s3-replication/src-bucket/{rule_b}/failed-replication"),
+        ]
+    );
+    let failed = &p.alarms[0];
+    assert_eq!(
+        (
+            failed.metric.as_str(),
+            failed.statistic.as_str(),
+            failed.threshold,
+            failed.period_seconds
+        ),
+        ("OperationsFailedReplication", "Sum", 0, 300)
+    );
+    assert_eq!(
+        failed.dimensions,
+        vec![
+            ("SourceBucket".to_owned(), "src-bucket".to_owned()),
+            ("DestinationBucket".to_owned(), "dst-a".to_owned()),
+            ("RuleId".to_owned(), rule_a.clone()),
+        ]
+    );
+    assert_eq!(failed.actions, vec![topic.to_owned()]);
+    let latency = &p.alarms[1];
+    assert_eq!(
+        (
+            latency.metric.as_str(),
+            latency.statistic.as_str(),
+            latency.threshold
+        ),
+        ("ReplicationLatency", "Maximum", 900)
+    );
+    // A queue cannot be an alarm action: alarms without actions (state only).
+    let queue = "arn:aws:sqs:eu-west-1:111111111111:s3-replication-failures";
+    let p = build(&with_signals(
+        json!({"Alarms": "true", "FailureNotification": queue}),
+    ));
+    assert!(p.alarms.iter().all(|a| a.actions.is_empty()));
+    // Every rule publishes metrics for its alarms.
+    for r in p.replication.to_s3_json()["Rules"].as_array().unwrap() {
+        assert_eq!(r["Destination"]["Metrics"]["Status"], "Enabled", "{r}");
+    }
+}
+
+#[test]
+fn alarm_names_stay_within_cloudwatchs_limit() {
+    let long_id = "r".repeat(255);
+    let mut spec = with_signals(json!({"Alarms": "true"}));
+    spec.destinations[0].rule_id = long_id.clone();
+    let p = build(&spec);
+    for a in &p.alarms {
+        assert!(a.name.len() <= 255, "{}", a.name);
+        assert!(
+            a.name.starts_with("s3-replication/src-bucket/"),
+            "{}",
+            a.name
+        );
+    }
+    assert_ne!(p.alarms[0].name, p.alarms[2].name);
+    assert_eq!(p.alarms[0].dimensions[2].1, long_id);
 }

@@ -8,7 +8,7 @@ use super::gate::Gate;
 use super::retry::until_propagated;
 use super::source::SourceFacts;
 use super::statements::{edit_bucket_policy, edit_key_policy_of, Edit, Written};
-use super::{destination, diff, role, source, ReconcileError, DESTINATION_CONCURRENCY};
+use super::{destination, diff, role, signals, source, ReconcileError, DESTINATION_CONCURRENCY};
 use crate::aws::{Account, Connector};
 use crate::plan::{KeyRef, KeyStatement, Keys, Plan, Resolved};
 use crate::spec::{Destination, Spec};
@@ -186,7 +186,8 @@ pub async fn apply(
         let grants = grant(src, &dests, &plan, deadline, &written);
         let all = written.all(grant_count(&plan));
         let switch_on = ensure_replication(src, spec, &plan, deadline, all);
-        futures::try_join!(Box::pin(grants), Box::pin(switch_on))?;
+        let signals = signals::ensure(src, &plan, deadline);
+        futures::try_join!(Box::pin(grants), Box::pin(switch_on), Box::pin(signals))?;
         Ok(plan)
     };
     let ((), plan) = futures::try_join!(Box::pin(bucket_grants), Box::pin(rest))?;

@@ -5,7 +5,7 @@
 use super::apply::{bounded, connect_destination};
 use super::diff::{self, Removed};
 use super::statements::{edit_bucket_policy, edit_key_policy, Edit};
-use super::{keys, role, ReconcileError};
+use super::{keys, role, signals, ReconcileError};
 use crate::aws::{Account, Connector, ErrorKind};
 use crate::plan::names::{destination_key_alias, source_key_alias};
 use crate::plan::{Owner, Plan, Record, Resolved};
@@ -119,6 +119,12 @@ async fn cleanup_source(
     deadline: Deadline,
 ) -> Result<(), ReconcileError> {
     let bucket = spec.source.bucket.as_str();
+    if let Some(target) = &spec.failure_notification {
+        signals::remove_notification(src, r, target, deadline).await?;
+    }
+    if spec.alarms {
+        signals::remove_alarms(src, r).await?;
+    }
     match src.replication(bucket).await {
         Ok(Some(live)) if live.role == r.role_arn.as_str() => {
             src.delete_replication(bucket).await?
@@ -264,7 +270,7 @@ pub async fn cleanup_removed(
         if old_role != r.role_name {
             role::delete_role(src, &old_role, &r.physical_id).await?;
         }
-        Ok(())
+        signals::remove_dropped(src, old, plan, deadline).await
     };
     futures::try_join!(dests, source)?;
     Ok(())

@@ -77,6 +77,13 @@ pub enum ReconcileError {
     },
     #[error("{what} kept being overwritten by concurrent writers ({rounds} rounds); many resources are editing it at once: retry, or use OrganizationId for large fleets")]
     Contended { what: String, rounds: u32 },
+    #[error("FailureNotification {arn} does not exist in account {account} ({region}); create the {kind} first (nothing was changed), or remove FailureNotification")]
+    NotificationTargetMissing {
+        arn: String,
+        account: String,
+        region: String,
+        kind: &'static str,
+    },
     #[error("{what} could not be read: {why}")]
     LiveStateUnreadable { what: String, why: String },
     #[error("{0} did not finish before the deadline; the step that was running is named in the log. Update the stack again to resume")]

@@ -13,6 +13,7 @@ mod gate;
 mod keys;
 mod retry;
 mod role;
+mod signals;
 mod source;
 mod statements;
 

@@ -78,9 +78,17 @@ pub async fn check(
         };
         Ok::<_, ReconcileError>(existing.map(KeyRef::Existing))
     };
+    let target = async {
+        crate::plan::check_notification_place(spec, r)?;
+        match &spec.failure_notification {
+            Some(t) => super::signals::check_target(acct, t).await,
+            None => Ok(()),
+        }
+    };
     // Run to the end, then report in a fixed order: the same answer whichever fails first.
-    let (owner, versioned, key) = futures::join!(owner, versioned, key);
+    let (owner, versioned, key, target) = futures::join!(owner, versioned, key, target);
     owner?;
+    target?;
     let (versioned, key) = (versioned?, key?);
     Ok(SourceFacts { versioned, key })
 }

@@ -14,7 +14,8 @@ use serde_json::Value;
 use super::retry::{is_propagation_error, Propagation};
 use super::ReconcileError;
 use crate::aws::{Account, AwsError, ErrorKind};
-use crate::plan::policy_doc::PolicyDocument;
+use crate::plan::notification_doc::NotificationDocument;
+use crate::plan::policy_doc::{PolicyDocument, PolicyParseError};
 use crate::plan::{BUCKET_POLICY_LIMIT, KEY_POLICY_LIMIT};
 use crate::time::Deadline;
 
@@ -66,7 +67,7 @@ pub enum Edit<'a> {
 }
 
 impl Edit<'_> {
-    fn apply(&self, doc: &mut PolicyDocument, sid: &str) -> bool {
+    fn apply(&self, doc: &mut impl Document, sid: &str) -> bool {
         match self {
             Edit::Upsert(statement) => doc.upsert(sid, statement),
             Edit::Remove => doc.remove(sid),
@@ -74,24 +75,76 @@ impl Edit<'_> {
     }
 }
 
+/// A document others write too, in which this resource edits one entry by its id: a policy
+/// (statements by `Sid`) or a bucket's notification configuration (configurations by `Id`).
+pub(super) trait Document: Sized {
+    fn parse_or_new(text: Option<&str>) -> Result<Self, PolicyParseError>;
+    /// Puts `entry` in place; false when an equivalent one is there already.
+    fn upsert(&mut self, id: &str, entry: &Value) -> bool;
+    /// Removes the entry; false when there was none.
+    fn remove(&mut self, id: &str) -> bool;
+    fn is_empty(&self) -> bool;
+    fn render(&self) -> String;
+}
+
+impl Document for PolicyDocument {
+    fn parse_or_new(text: Option<&str>) -> Result<Self, PolicyParseError> {
+        PolicyDocument::parse_or_new(text)
+    }
+    fn upsert(&mut self, id: &str, entry: &Value) -> bool {
+        PolicyDocument::upsert(self, id, entry)
+    }
+    fn remove(&mut self, id: &str) -> bool {
+        PolicyDocument::remove(self, id)
+    }
+    fn is_empty(&self) -> bool {
+        PolicyDocument::is_empty(self)
+    }
+    fn render(&self) -> String {
+        PolicyDocument::render(self)
+    }
+}
+
+impl Document for NotificationDocument {
+    fn parse_or_new(text: Option<&str>) -> Result<Self, PolicyParseError> {
+        NotificationDocument::parse_or_new(text)
+    }
+    fn upsert(&mut self, id: &str, entry: &Value) -> bool {
+        NotificationDocument::upsert(self, id, entry)
+    }
+    fn remove(&mut self, id: &str) -> bool {
+        NotificationDocument::remove(self, id)
+    }
+    fn is_empty(&self) -> bool {
+        NotificationDocument::is_empty(self)
+    }
+    fn render(&self) -> String {
+        NotificationDocument::render(self)
+    }
+}
+
 /// What a converged write produced.
-enum Write {
+pub(super) enum Write {
     Put(String),
     /// The policy would be left without statements: delete it.
     Empty,
 }
 
 /// How one kind of policy is stored, and who waits for the first write.
-struct Kind<'a> {
-    limit: usize,
+pub(super) struct Kind<'a> {
+    pub limit: usize,
     /// Verify writes against concurrent writers (off for policies only this resource writes).
-    shared: bool,
+    pub shared: bool,
     /// Whether an empty policy is deleted (bucket policies) or left alone (key policies, which
     /// KMS requires).
-    deletable: bool,
-    written: Option<&'a Written>,
+    pub deletable: bool,
+    pub written: Option<&'a Written>,
     /// Until when a write refused because a principal is not visible yet is retried.
-    deadline: Deadline,
+    pub deadline: Deadline,
+    /// Whether the document is its owner's to write, so that a refused write means "add this
+    /// yourself" (destination bucket and key policies); otherwise a refusal is the provider's
+    /// own missing permission, reported as AWS's error.
+    pub owner_writes: bool,
 }
 
 /// Reads, edits and writes until a read shows the edit in place (or nothing needed changing).
@@ -99,7 +152,7 @@ struct Kind<'a> {
 /// so the read-to-write gap a concurrent writer could fall into is AWS's time, not ours spent
 /// queueing behind this invocation's other calls. A write refused while IAM propagates a
 /// principal it names gives the slot back, waits its backoff, and starts the round again.
-async fn converge<R, W>(
+pub(super) async fn converge<D, R, W>(
     acct: &Account,
     what: &str,
     kind: Kind<'_>,
@@ -109,6 +162,7 @@ async fn converge<R, W>(
     mut write: W,
 ) -> Result<(), ReconcileError>
 where
+    D: Document,
     R: AsyncFnMut(&Account) -> Result<Option<Option<String>>, AwsError>,
     W: AsyncFnMut(&Account, Write) -> Result<(), AwsError>,
 {
@@ -127,7 +181,7 @@ where
             mark.fire();
             return Ok(());
         };
-        let mut doc = PolicyDocument::parse_or_new(current.as_deref()).map_err(|source| {
+        let mut doc = D::parse_or_new(current.as_deref()).map_err(|source| {
             ReconcileError::PolicyUnreadable {
                 what: what.to_owned(),
                 source,
@@ -181,7 +235,7 @@ where
                 }
                 // The policy is its owner's to write (a ReadOnly destination, a key not opted in):
                 // say exactly what to add.
-                Err(e) if e.kind == ErrorKind::AccessDenied => {
+                Err(e) if e.kind == ErrorKind::AccessDenied && kind.owner_writes => {
                     return Err(match edit {
                         Edit::Upsert(statement) => ReconcileError::GrantNotWritable {
                             what: what.to_owned(),
@@ -239,7 +293,7 @@ pub async fn edit_bucket_policy(
         Write::Empty => acct.delete_bucket_policy(bucket).await,
         Write::Put(text) => acct.put_bucket_policy(bucket, &text).await,
     };
-    converge(
+    converge::<PolicyDocument, _, _>(
         acct,
         &what,
         Kind {
@@ -248,6 +302,7 @@ pub async fn edit_bucket_policy(
             deletable: true,
             written,
             deadline,
+            owner_writes: true,
         },
         &edit,
         sid,
@@ -296,7 +351,7 @@ pub async fn edit_key_policy_of(
         Write::Empty => Ok(()),
         Write::Put(text) => acct.put_key_policy(key, &text).await,
     };
-    converge(
+    converge::<PolicyDocument, _, _>(
         acct,
         &what,
         Kind {
@@ -305,6 +360,7 @@ pub async fn edit_key_policy_of(
             deletable: false,
             written,
             deadline,
+            owner_writes: true,
         },
         &edit,
         sid,

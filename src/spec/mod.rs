@@ -9,7 +9,9 @@ mod names;
 mod parse;
 
 pub use error::{SpecError, SpecErrors};
-pub use names::{AccountId, BucketName, KeyArn, Region, RoleArn};
+pub use names::{
+    AccountId, BucketName, KeyArn, NotificationArn, NotificationKind, Region, RoleArn,
+};
 pub use parse::parse;
 
 use std::collections::BTreeMap;
@@ -33,6 +35,19 @@ pub struct Spec {
     pub organization_id: Option<String>,
     /// What to prove after Create/Update before answering SUCCESS.
     pub verify: Verify,
+    /// `FailureNotification`: the topic or queue (source account and region) S3 tells of
+    /// replication failures, through the source bucket's event notifications.
+    pub failure_notification: Option<NotificationArn>,
+    /// `Alarms`: CloudWatch alarms per rule on failed replication (and, with RTC, latency).
+    pub alarms: bool,
+}
+
+impl Spec {
+    /// Whether the rules must publish replication metrics: the failure events and the alarms'
+    /// metrics exist only for rules with metrics on.
+    pub fn needs_metrics(&self) -> bool {
+        self.failure_notification.is_some() || self.alarms
+    }
 }
 
 /// `Verify`: checks run after Create/Update.

@@ -270,6 +270,94 @@ impl fmt::Display for KeyArn {
     }
 }
 
+/// What kind of destination a `FailureNotification` ARN names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NotificationKind {
+    /// An SNS topic (`sns:Publish`).
+    Topic,
+    /// An SQS queue (`sqs:SendMessage`).
+    Queue,
+}
+
+/// A standard SNS topic or SQS queue ARN, `arn:<partition>:sns|sqs:<region>:<account>:<name>`:
+/// where S3 sends replication failure events. FIFO topics and queues are refused: S3 event
+/// notifications cannot deliver to them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct NotificationArn {
+    arn: String,
+    kind: NotificationKind,
+    region: Region,
+    account: AccountId,
+}
+
+impl NotificationArn {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let bad = |why: &str| {
+            Err(format!(
+                "{s:?} is not an SNS topic or SQS queue ARN ({why}); expected arn:aws:sns:eu-west-1:123456789012:replication-failures or arn:aws:sqs:eu-west-1:123456789012:replication-failures"
+            ))
+        };
+        let parts: Vec<&str> = s.splitn(6, ':').collect();
+        if parts.len() != 6 || parts[0] != "arn" || !PARTITIONS.contains(&parts[1]) {
+            return bad("it must start with arn:aws:sns: or arn:aws:sqs:");
+        }
+        let (kind, max) = match parts[2] {
+            "sns" => (NotificationKind::Topic, 256),
+            "sqs" => (NotificationKind::Queue, 80),
+            _ => return bad("service must be sns or sqs"),
+        };
+        let Ok(region) = Region::parse(parts[3]) else {
+            return bad("region field is not a region");
+        };
+        let Ok(account) = AccountId::parse(parts[4]) else {
+            return bad("account must be 12 digits");
+        };
+        let name = parts[5];
+        if name.ends_with(".fifo") {
+            return bad("S3 event notifications cannot be sent to FIFO topics or queues; use a standard one");
+        }
+        let name_ok = !name.is_empty()
+            && name.len() <= max
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !name_ok {
+            return bad(&format!(
+                "the name must be 1 to {max} letters, digits, '-' or '_'"
+            ));
+        }
+        Ok(Self {
+            arn: s.to_owned(),
+            kind,
+            region,
+            account,
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.arn
+    }
+    pub fn kind(&self) -> NotificationKind {
+        self.kind
+    }
+    pub fn region(&self) -> &Region {
+        &self.region
+    }
+    pub fn account(&self) -> &AccountId {
+        &self.account
+    }
+    /// The topic's or queue's name (the ARN's last field).
+    pub fn name(&self) -> &str {
+        self.arn.rsplit(':').next().unwrap_or_default()
+    }
+}
+
+impl fmt::Display for NotificationArn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.arn)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -330,5 +418,36 @@ mod tests {
             assert!(Region::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(Region::parse("cn-north-1").unwrap().partition(), "aws-cn");
+    }
+
+    #[test]
+    fn notification_arns() {
+        let t = NotificationArn::parse("arn:aws:sns:eu-west-1:111111111111:failures").unwrap();
+        assert_eq!(t.kind(), NotificationKind::Topic);
+        assert_eq!(t.region().as_str(), "eu-west-1");
+        assert_eq!(t.account().as_str(), "111111111111");
+        assert_eq!(t.name(), "failures");
+        let q = NotificationArn::parse("arn:aws:sqs:eu-west-1:111111111111:q_1").unwrap();
+        assert_eq!(q.kind(), NotificationKind::Queue);
+        for (bad, why) in [
+            ("arn:aws:sns:eu-west-1:111111111111:f.fifo", "FIFO"),
+            ("arn:aws:sqs:eu-west-1:111111111111:f.fifo", "FIFO"),
+            (
+                "arn:aws:lambda:eu-west-1:111111111111:function:f",
+                "sns or sqs",
+            ),
+            ("arn:aws:sns:eu-west-1:1111:failures", "12 digits"),
+            ("arn:aws:sns:nowhere:111111111111:failures", "region"),
+            ("arn:aws:sns:eu-west-1:111111111111:", "1 to 256"),
+            ("arn:aws:sns:eu-west-1:111111111111:a/b", "1 to 256"),
+            ("failures", "arn:aws:sns:"),
+        ] {
+            let e = NotificationArn::parse(bad).unwrap_err();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+        let long = format!("arn:aws:sqs:eu-west-1:111111111111:{}", "q".repeat(81));
+        assert!(NotificationArn::parse(&long)
+            .unwrap_err()
+            .contains("1 to 80"));
     }
 }

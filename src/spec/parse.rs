@@ -66,6 +66,11 @@ pub fn parse(properties: &Value) -> Result<Spec, SpecErrors> {
             );
         }
     }
+    let failure_notification = f
+        .string("FailureNotification")
+        .filter(|s| !s.is_empty())
+        .and_then(|a| checked(&mut f, "FailureNotification", NotificationArn::parse(&a)));
+    let alarms = f.boolean("Alarms").unwrap_or(false);
     let destinations = parse_destinations(&mut f);
     // CloudFormation validates it before it invokes the function; checked again so that a
     // hand-written event (`bootstrap invoke`, `plan`) with a nonsensical value is refused,
@@ -75,6 +80,9 @@ pub fn parse(properties: &Value) -> Result<Spec, SpecErrors> {
 
     if let (Some(source), Some(destinations)) = (&source, &destinations) {
         check_cross_destination(source, destinations, &mut errors);
+    }
+    if let (Some(source), Some(n)) = (&source, &failure_notification) {
+        check_notification_place(source, n, &mut errors);
     }
     match (source, destinations) {
         (Some(source), Some(mut destinations)) if errors.is_empty() => Ok(Spec {
@@ -88,6 +96,8 @@ pub fn parse(properties: &Value) -> Result<Spec, SpecErrors> {
             take_over_existing_replication: take_over,
             organization_id,
             verify,
+            failure_notification,
+            alarms,
         }),
         _ => Err(SpecErrors(errors)),
     }
@@ -174,6 +184,35 @@ fn check_cross_destination(source: &Source, dests: &[Destination], errors: &mut 
                 ));
             }
         }
+    }
+}
+
+/// S3 sends event notifications only to a topic or queue in the bucket's region; the provider
+/// writes its policy with the source account's credentials, so it must be in that account too
+/// (checked against `SourceRoleArn` here, against the resolved account by the plan).
+fn check_notification_place(source: &Source, n: &NotificationArn, errors: &mut Vec<SpecError>) {
+    if let Some(region) = source.region.as_ref().filter(|r| *r != n.region()) {
+        errors.push(SpecError::new(
+            "FailureNotification",
+            format!(
+                "{n} is in {} but SourceRegion is {region}; S3 only notifies a topic or queue in the bucket's region",
+                n.region()
+            ),
+        ));
+    }
+    if let Some(role) = source
+        .role_arn
+        .as_ref()
+        .filter(|r| r.account() != n.account())
+    {
+        errors.push(SpecError::new(
+            "FailureNotification",
+            format!(
+                "{n} is in account {} but SourceRoleArn is in {}; name a topic or queue of the source account",
+                n.account(),
+                role.account()
+            ),
+        ));
     }
 }
 

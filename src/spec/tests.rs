@@ -329,3 +329,51 @@ fn verify_accepts_its_three_values_and_names_them_when_wrong() {
         "{msg}"
     );
 }
+
+#[test]
+fn failure_signals_default_off_and_force_metrics_when_set() {
+    let s = parse(&props(json!({}))).unwrap();
+    assert_eq!(s.failure_notification, None);
+    assert!(!s.alarms && !s.needs_metrics());
+    // An empty string (a template parameter's "none") is no notification.
+    let s = parse(&props(
+        json!({"FailureNotification": "", "Alarms": "false"}),
+    ))
+    .unwrap();
+    assert!(s.failure_notification.is_none() && !s.needs_metrics());
+    let s = parse(&props(json!({"Alarms": "true"}))).unwrap();
+    assert!(s.alarms && s.needs_metrics());
+    let topic = "arn:aws:sns:eu-west-1:111111111111:replication-failures";
+    let s = parse(&props(json!({"FailureNotification": topic}))).unwrap();
+    let n = s.failure_notification.as_ref().unwrap();
+    assert_eq!((n.as_str(), n.kind()), (topic, NotificationKind::Topic));
+    assert!(s.needs_metrics());
+}
+
+#[test]
+fn failure_notification_must_be_a_standard_topic_or_queue_beside_the_source() {
+    let m = error_for(
+        props(json!({"FailureNotification": "arn:aws:sqs:eu-west-1:111111111111:q.fifo"})),
+        "FailureNotification",
+    );
+    assert!(m.contains("FIFO"), "{m}");
+    let m = error_for(
+        props(json!({"SourceRegion": "us-east-1",
+            "FailureNotification": "arn:aws:sns:eu-west-1:111111111111:t"})),
+        "FailureNotification",
+    );
+    assert!(m.contains("bucket's region"), "{m}");
+    let m = error_for(
+        props(json!({"SourceRoleArn": "arn:aws:iam::333333333333:role/r",
+            "FailureNotification": "arn:aws:sns:eu-west-1:111111111111:t"})),
+        "FailureNotification",
+    );
+    assert!(m.contains("source account"), "{m}");
+    let m = error_for(props(json!({"Alarms": "yes"})), "Alarms");
+    assert!(m.contains("true or false"), "{m}");
+    let m = error_for(
+        props(json!({"FailureNotification": ["x"]})),
+        "FailureNotification",
+    );
+    assert!(m.contains("must be a string"), "{m}");
+}

@@ -75,4 +75,16 @@ impl Emulator {
     pub async fn sts(&self, account: &str, region: &str) -> aws_sdk_sts::Client {
         aws_sdk_sts::Client::new(&self.account_config(account, region).await)
     }
+
+    pub async fn sns(&self, account: &str, region: &str) -> aws_sdk_sns::Client {
+        aws_sdk_sns::Client::new(&self.account_config(account, region).await)
+    }
+
+    pub async fn sqs(&self, account: &str, region: &str) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::new(&self.account_config(account, region).await)
+    }
+
+    pub async fn cloudwatch(&self, account: &str, region: &str) -> aws_sdk_cloudwatch::Client {
+        aws_sdk_cloudwatch::Client::new(&self.account_config(account, region).await)
+    }
 }

@@ -26,6 +26,29 @@ impl Checker<'_> {
         )
     }
 
+    /// What a request S3 makes as a service principal on behalf of the bucket `arn` of
+    /// `account` carries (assuming the replication role, delivering an event): the `aws:Source*`
+    /// keys and no principal keys.
+    pub(super) fn service_context(&self, account: &str, arn: &str) -> Context {
+        Context::open()
+            .with("aws:SourceAccount", account)
+            .with("aws:SourceArn", arn)
+            .with("aws:PrincipalServiceName", S3_SERVICE)
+            .with_values("aws:PrincipalServiceNamesList", [S3_SERVICE])
+            .with("aws:PrincipalIsAWSService", "true")
+            .with("aws:SecureTransport", "true")
+            .without("aws:PrincipalArn")
+            .without("aws:PrincipalAccount")
+            .without("aws:PrincipalOrgID")
+            .without("aws:PrincipalType")
+            .without("sts:ExternalId")
+            .without("aws:MultiFactorAuthPresent")
+            .without("aws:MultiFactorAuthAge")
+            .without("aws:SourceIdentity")
+            .without("aws:SourceVpc")
+            .without("aws:SourceVpce")
+    }
+
     pub(super) fn role_account(&self) -> &str {
         eval::arn_account(&self.s.role.arn).unwrap_or_default()
     }

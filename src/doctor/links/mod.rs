@@ -20,6 +20,7 @@ mod checker;
 mod encryption;
 mod finding;
 mod policy_link;
+mod signals;
 mod snapshot;
 mod text;
 mod trust;
@@ -27,7 +28,8 @@ mod trust;
 pub use checker::{via_s3, PROBE_KEY};
 pub use finding::{Finding, Status};
 pub use snapshot::{
-    DestinationBucket, Key, NamedPolicy, ReplicationRole, Snapshot, SourceBucket, Versioning,
+    DestinationBucket, FailureNotification, Key, NamedPolicy, ReplicationRole, RuleAlarm, Signals,
+    Snapshot, SourceBucket, Versioning,
 };
 
 use bucket_settings::{object_lock, requester_pays, versioning};
@@ -118,6 +120,13 @@ pub fn check(s: &Snapshot) -> Vec<Finding> {
             d.requester_pays,
         ));
         out.push(object_lock(&format!("{p}.object-lock"), &s.source, d, &arn));
+        if !s.signals.alarms.is_empty() {
+            out.push(cx.alarm(&p, d));
+        }
+    }
+    for (i, n) in s.signals.notifications.iter().enumerate() {
+        out.push(cx.publish(i, n));
+        out.push(cx.events_sent(i, n));
     }
     out
 }

@@ -105,6 +105,52 @@ pub struct DestinationBucket {
     /// `s3:ReplicateDelete` in the destination.
     #[serde(default)]
     pub delete_markers: bool,
+    /// The rule's `ID`.
+    #[serde(default)]
+    pub rule_id: String,
+    /// The rule's `Metrics.Status = Enabled`: S3 publishes its replication metrics and sends
+    /// its replication events only then.
+    #[serde(default)]
+    pub metrics: bool,
+}
+
+/// One of the source bucket's event notification configurations that delivers replication
+/// events (`s3:Replication:*`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailureNotification {
+    pub id: String,
+    /// The SNS topic or SQS queue ARN.
+    pub target: String,
+    pub events: Vec<String>,
+    /// The topic's or queue's access policy; `None` when it has none, and `exists` false when
+    /// the topic or queue itself is gone.
+    #[serde(default)]
+    pub policy: Option<Value>,
+    #[serde(default = "yes")]
+    pub exists: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A CloudWatch alarm on one rule's replication metric.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleAlarm {
+    pub name: String,
+    pub metric: String,
+    /// The alarm's `RuleId` dimension.
+    pub rule_id: String,
+}
+
+/// How replication failures would be noticed: the source bucket's notifications for
+/// replication events and the alarms on its rules' metrics (those named by the provider).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Signals {
+    #[serde(default)]
+    pub notifications: Vec<FailureNotification>,
+    #[serde(default)]
+    pub alarms: Vec<RuleAlarm>,
 }
 
 /// Everything the doctor reads: plain data, as the AWS APIs report it.
@@ -115,6 +161,8 @@ pub struct Snapshot {
     pub source: SourceBucket,
     pub role: ReplicationRole,
     pub destinations: Vec<DestinationBucket>,
+    #[serde(default)]
+    pub signals: Signals,
 }
 
 fn default_partition() -> String {

@@ -7,7 +7,7 @@ use super::checker::{Checker, S3_SERVICE};
 use super::text::with_lints;
 use super::{Finding, Status};
 use crate::doctor::decide::{self, Document};
-use crate::doctor::eval::{Context, Decision, Principal, Request};
+use crate::doctor::eval::{Decision, Principal, Request};
 use crate::doctor::lint;
 
 impl Checker<'_> {
@@ -15,25 +15,7 @@ impl Checker<'_> {
         let s = self.s;
         let role = &s.role.arn;
         let src_arn = self.bucket_arn(&s.source.bucket);
-        let ctx = |account: &str, arn: &str| {
-            Context::open()
-                .with("aws:SourceAccount", account)
-                .with("aws:SourceArn", arn)
-                .with("aws:PrincipalServiceName", S3_SERVICE)
-                .with_values("aws:PrincipalServiceNamesList", [S3_SERVICE])
-                .with("aws:PrincipalIsAWSService", "true")
-                .with("aws:SecureTransport", "true")
-                .without("aws:PrincipalArn")
-                .without("aws:PrincipalAccount")
-                .without("aws:PrincipalOrgID")
-                .without("aws:PrincipalType")
-                .without("sts:ExternalId")
-                .without("aws:MultiFactorAuthPresent")
-                .without("aws:MultiFactorAuthAge")
-                .without("aws:SourceIdentity")
-                .without("aws:SourceVpc")
-                .without("aws:SourceVpce")
-        };
+        let ctx = |account: &str, arn: &str| self.service_context(account, arn);
         let req = Request::new(
             Principal::service(S3_SERVICE),
             "sts:AssumeRole",

@@ -353,3 +353,108 @@ fn a_key_that_cannot_be_read_fails_instead_of_vanishing() {
     s.source.key_id = None;
     assert!(check(&s).iter().all(|f| f.link != "source.key"));
 }
+
+/// [`two_destinations`] with a failure notification (topic or queue) and alarms.
+fn with_signals(target: &str) -> Plan {
+    plan(
+        json!({
+            "SourceBucket": "src-bucket", "SourceRegion": "eu-west-1",
+            "FailureNotification": target, "Alarms": "true",
+            "Destinations": [
+                {"Bucket": "dst-a", "AccountId": "222222222222", "Region": "us-west-2", "KmsKeyArn": "Create", "ReplicationTimeControl": "true"},
+                {"Bucket": "dst-b", "AccountId": "333333333333", "Region": "ap-southeast-2", "Prefix": "logs/", "KmsKeyArn": "arn:aws:kms:ap-southeast-2:333333333333:key/k-b"}
+            ]
+        }),
+        Some("arn:aws:kms:eu-west-1:111111111111:key/src"),
+        &[Some("arn:aws:kms:us-west-2:222222222222:key/k-a"), None],
+    )
+}
+
+fn finding<'a>(findings: &'a [Finding], link: &str) -> &'a Finding {
+    findings
+        .iter()
+        .find(|f| f.link == link)
+        .unwrap_or_else(|| panic!("no {link}: {}", render_text(findings)))
+}
+
+#[test]
+fn the_failure_signals_the_plan_writes_pass_and_each_gap_is_caught() {
+    for target in [
+        "arn:aws:sns:eu-west-1:111111111111:s3-replication-failures",
+        "arn:aws:sqs:eu-west-1:111111111111:s3-replication-failures",
+    ] {
+        let good = snapshot_from_plan(&with_signals(target));
+        let findings = all_pass(&good);
+        for link in [
+            "notification[0].publish",
+            "notification[0].metrics",
+            "destination[0].alarm",
+            "destination[1].alarm",
+        ] {
+            finding(&findings, link);
+        }
+
+        // The statement is gone: S3 cannot deliver; the fix is our statement.
+        let mut s = good.clone();
+        s.signals.notifications[0].policy = Some(json!({"Version": "2012-10-17", "Statement": []}));
+        let f = check(&s);
+        let publish = finding(&f, "notification[0].publish");
+        assert_eq!(publish.status, Status::Fail, "{}", render_text(&f));
+        let fix = &publish.fix.as_ref().unwrap()[0]["statement"];
+        assert_eq!(fix["Principal"]["Service"], "s3.amazonaws.com");
+        assert_eq!(
+            fix["Condition"]["ArnLike"]["aws:SourceArn"],
+            "arn:aws:s3:::src-bucket"
+        );
+
+        // A statement for another bucket (or any bucket of another account) does not count.
+        let mut s = good.clone();
+        let policy = s.signals.notifications[0].policy.as_mut().unwrap();
+        policy["Statement"][0]["Condition"]["ArnLike"]["aws:SourceArn"] =
+            json!("arn:aws:s3:::other");
+        assert_eq!(
+            finding(&check(&s), "notification[0].publish").status,
+            Status::Fail
+        );
+
+        // The topic or queue is gone.
+        let mut s = good.clone();
+        s.signals.notifications[0].exists = false;
+        let f = check(&s);
+        assert!(finding(&f, "notification[0].publish")
+            .detail
+            .contains("does not exist"));
+
+        // A rule without metrics sends no events.
+        let mut s = good.clone();
+        s.destinations[1].metrics = false;
+        let f = check(&s);
+        let metrics = finding(&f, "notification[0].metrics");
+        assert_eq!(metrics.status, Status::Fail);
+        assert!(
+            metrics.detail.contains(&s.destinations[1].rule_id),
+            "{}",
+            metrics.detail
+        );
+
+        // A rule without its alarm, while the others have theirs.
+        let mut s = good.clone();
+        let rule = s.destinations[1].rule_id.clone();
+        s.signals.alarms.retain(|a| a.rule_id != rule);
+        let f = check(&s);
+        assert_eq!(finding(&f, "destination[1].alarm").status, Status::Fail);
+        assert_eq!(finding(&f, "destination[0].alarm").status, Status::Pass);
+    }
+}
+
+#[test]
+fn without_signals_the_doctor_reports_none() {
+    let findings = check(&snapshot_from_plan(&two_destinations()));
+    assert!(
+        !findings
+            .iter()
+            .any(|f| f.link.starts_with("notification") || f.link.ends_with(".alarm")),
+        "{}",
+        render_text(&findings)
+    );
+}

@@ -47,6 +47,7 @@ fn live_of(plan: &Plan) -> LiveReplication {
                 sse_kms: r.sse_kms_encrypted_objects,
                 prefix: None,
                 delete_markers: r.delete_marker_replication,
+                metrics: r.destination.metrics,
             })
             .collect(),
     }

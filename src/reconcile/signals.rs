@@ -1,0 +1,239 @@
+//! Replication failure signals in the source account: the topic or queue policy statement,
+//! our configuration in the source bucket's event notifications, and the alarms. Each is read
+//! first and written only when it differs; what others wrote is kept.
+
+use super::statements::{converge, Edit, Kind, Write};
+use super::ReconcileError;
+use crate::aws::Account;
+use crate::plan::notification_doc::NotificationDocument;
+use crate::plan::policy_doc::PolicyDocument;
+use crate::plan::signals::{alarm_prefix, default_topic_policy, notification_id};
+use crate::plan::{Alarm, Plan, Resolved};
+use crate::spec::{NotificationArn, NotificationKind};
+use crate::time::Deadline;
+
+/// No size limit of ours: S3 refuses what it cannot store.
+const NO_LIMIT: usize = usize::MAX;
+
+fn kind(deadline: Deadline) -> Kind<'static> {
+    Kind {
+        limit: NO_LIMIT,
+        shared: true,
+        deletable: true,
+        written: None,
+        deadline,
+        owner_writes: false,
+    }
+}
+
+/// Create/Update: the statement letting S3 deliver, then (S3 sends the destination a test
+/// event when the configuration is written) the notification configuration; and the alarms.
+pub async fn ensure(src: &Account, plan: &Plan, deadline: Deadline) -> Result<(), ReconcileError> {
+    let notification = async {
+        if let Some(n) = &plan.notification {
+            let statement = Edit::Upsert(&n.statement);
+            edit_target_policy(src, &n.target, &n.sid, statement, deadline).await?;
+            let config = n.configuration();
+            let bucket = plan.resolved.source_bucket.as_str();
+            edit_notifications(src, bucket, &n.id, Edit::Upsert(&config), deadline).await?;
+        }
+        Ok(())
+    };
+    let alarms = async {
+        if plan.alarms.is_empty() {
+            return Ok(());
+        }
+        converge_alarms(src, &plan.resolved, &plan.alarms).await
+    };
+    futures::try_join!(notification, alarms)?;
+    Ok(())
+}
+
+/// Check phase: the topic or queue exists (before anything is written anywhere).
+pub async fn check_target(src: &Account, target: &NotificationArn) -> Result<(), ReconcileError> {
+    let (exists, kind) = match target.kind() {
+        NotificationKind::Topic => (src.topic_policy(target.as_str()).await?.is_some(), "topic"),
+        NotificationKind::Queue => {
+            let owner = target.account().as_str();
+            (
+                src.queue_url(target.name(), owner).await?.is_some(),
+                "queue",
+            )
+        }
+    };
+    if exists {
+        return Ok(());
+    }
+    Err(ReconcileError::NotificationTargetMissing {
+        arn: target.to_string(),
+        account: target.account().to_string(),
+        region: target.region().to_string(),
+        kind,
+    })
+}
+
+/// Removes our notification configuration and then our statement on its topic or queue.
+pub async fn remove_notification(
+    src: &Account,
+    r: &Resolved,
+    target: &NotificationArn,
+    deadline: Deadline,
+) -> Result<(), ReconcileError> {
+    let (bucket, id) = (r.source_bucket.as_str(), notification_id(r));
+    edit_notifications(src, bucket, &id, Edit::Remove, deadline).await?;
+    edit_target_policy(src, target, &r.sid, Edit::Remove, deadline).await
+}
+
+/// Update: removes what the old properties' `FailureNotification` and `Alarms` had and the
+/// plan (the new properties) lacks.
+pub async fn remove_dropped(
+    src: &Account,
+    old: &crate::spec::Spec,
+    plan: &Plan,
+    deadline: Deadline,
+) -> Result<(), ReconcileError> {
+    let r = &plan.resolved;
+    let notification = async {
+        let Some(before) = &old.failure_notification else {
+            return Ok(());
+        };
+        match &plan.notification {
+            None => remove_notification(src, r, before, deadline).await,
+            Some(now) if now.target != *before => {
+                edit_target_policy(src, before, &r.sid, Edit::Remove, deadline).await
+            }
+            Some(_) => Ok(()),
+        }
+    };
+    let alarms = async {
+        if old.alarms && plan.alarms.is_empty() {
+            remove_alarms(src, r).await?;
+        }
+        Ok(())
+    };
+    futures::try_join!(notification, alarms)?;
+    Ok(())
+}
+
+/// Removes every alarm of this source bucket.
+pub async fn remove_alarms(src: &Account, r: &Resolved) -> Result<(), ReconcileError> {
+    converge_alarms(src, r, &[]).await
+}
+
+/// Puts the alarms that are missing or differ, and deletes this source's other alarms (rules
+/// that went away). An alarm deleted meanwhile by someone else makes CloudWatch refuse the
+/// whole deletion: read and try once more.
+async fn converge_alarms(
+    src: &Account,
+    r: &Resolved,
+    wanted: &[Alarm],
+) -> Result<(), ReconcileError> {
+    match converge_alarms_once(src, r, wanted).await {
+        Err(ReconcileError::Aws(e)) if e.kind == crate::aws::ErrorKind::NotFound => {
+            converge_alarms_once(src, r, wanted).await
+        }
+        other => other,
+    }
+}
+
+async fn converge_alarms_once(
+    src: &Account,
+    r: &Resolved,
+    wanted: &[Alarm],
+) -> Result<(), ReconcileError> {
+    let live = src.alarms_with_prefix(&alarm_prefix(r)).await?;
+    let stale: Vec<String> = live
+        .iter()
+        .filter(|l| !wanted.iter().any(|w| w.name == l.name))
+        .map(|l| l.name.clone())
+        .collect();
+    let puts = super::apply::bounded(
+        wanted
+            .iter()
+            .filter(|w| !live.contains(w))
+            .map(|w| async { Ok(src.put_alarm(w).await?) }),
+    );
+    let deletes = async {
+        if !stale.is_empty() {
+            src.delete_alarms(&stale).await?;
+        }
+        Ok(())
+    };
+    futures::try_join!(puts, deletes)?;
+    Ok(())
+}
+
+/// Edits the configuration `id` in the bucket's notification configuration, keeping every
+/// other one; verified like a shared policy (S3 has no conditional write for it either).
+async fn edit_notifications(
+    acct: &Account,
+    bucket: &str,
+    id: &str,
+    edit: Edit<'_>,
+    deadline: Deadline,
+) -> Result<(), ReconcileError> {
+    let what = format!(
+        "event notification configuration of {bucket} in account {} ({})",
+        acct.id, acct.region
+    );
+    let removing = matches!(edit, Edit::Remove);
+    let read = async |acct: &Account| match acct.bucket_notifications(bucket).await {
+        Err(e) if e.is(crate::aws::Code::NoSuchBucket) && removing => Ok(None),
+        other => other.map(|doc| Some(Some(doc))),
+    };
+    let write = async |acct: &Account, w: Write| match w {
+        Write::Empty => acct.put_bucket_notifications(bucket, "{}").await,
+        Write::Put(text) => acct.put_bucket_notifications(bucket, &text).await,
+    };
+    converge::<NotificationDocument, _, _>(acct, &what, kind(deadline), &edit, id, read, write)
+        .await
+}
+
+/// Edits our statement in the topic's or queue's policy. A topic or queue that is gone has
+/// nothing to remove; a topic left without statements gets SNS's default policy back.
+async fn edit_target_policy(
+    acct: &Account,
+    target: &NotificationArn,
+    sid: &str,
+    edit: Edit<'_>,
+    deadline: Deadline,
+) -> Result<(), ReconcileError> {
+    let what = format!("policy of {target}");
+    let removing = matches!(edit, Edit::Remove);
+    let arn = target.as_str();
+    match target.kind() {
+        NotificationKind::Topic => {
+            // A missing topic reads as "no policy" when adding: the write then fails naming it.
+            let read = async |acct: &Account| match acct.topic_policy(arn).await {
+                Ok(None) if !removing => Ok(Some(None)),
+                other => other,
+            };
+            let write = async |acct: &Account, w: Write| match w {
+                Write::Empty => {
+                    let default = default_topic_policy(arn, acct.id.as_str());
+                    acct.put_topic_policy(arn, &default).await
+                }
+                Write::Put(text) => acct.put_topic_policy(arn, &text).await,
+            };
+            converge::<PolicyDocument, _, _>(acct, &what, kind(deadline), &edit, sid, read, write)
+                .await
+        }
+        NotificationKind::Queue => {
+            let owner = target.account().as_str();
+            let Some(url) = acct.queue_url(target.name(), owner).await? else {
+                return if removing {
+                    Ok(())
+                } else {
+                    check_target(acct, target).await
+                };
+            };
+            let read = async |acct: &Account| acct.queue_policy(&url).await.map(Some);
+            let write = async |acct: &Account, w: Write| match w {
+                Write::Empty => acct.put_queue_policy(&url, "").await,
+                Write::Put(text) => acct.put_queue_policy(&url, &text).await,
+            };
+            converge::<PolicyDocument, _, _>(acct, &what, kind(deadline), &edit, sid, read, write)
+                .await
+        }
+    }
+}
