@@ -143,6 +143,10 @@ impl AwsErrorDetail {
 
     fn advice(&self) -> Option<String> {
         match self.kind {
+            ErrorKind::AccessDenied if matches!(self.op.service, "sns" | "sqs") => Some(format!(
+                "Allow {} on {} for the provider function's role in account {}: the source template grants it on topics and queues named by its FailureNotificationNamePattern parameter (default s3-replication-*); rename the topic or queue, or widen the pattern",
+                self.op.action, self.resource, self.account
+            )),
             ErrorKind::AccessDenied => Some(format!(
                 "Allow {} on {} for the credentials used in account {} (the provider function's role in the source account, or the destination role from sam/destination-account), and check key policies and SCPs",
                 self.op.action, self.resource, self.account

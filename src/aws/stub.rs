@@ -199,6 +199,7 @@ fn operation_of(request: &HttpRequest, body: &str) -> String {
         "location" => "BucketLocation",
         "publicAccessBlock" => "PublicAccessBlock",
         "ownershipControls" => "BucketOwnershipControls",
+        "notification" => "BucketNotificationConfiguration",
         "" if method == "PUT" => return "CreateBucket".to_owned(),
         "" if method == "HEAD" => return "HeadBucket".to_owned(),
         other => return format!("{method} ?{other}"),
@@ -228,6 +229,8 @@ fn service_of(operation: &str) -> &'static str {
     ];
     if KMS.contains(&operation) {
         "kms"
+    } else if operation.ends_with("TopicAttributes") {
+        "sns"
     } else if operation.contains("Role") || operation.starts_with("List") {
         "iam"
     } else {
@@ -239,11 +242,23 @@ fn service_of(operation: &str) -> &'static str {
 fn error_body(service: &str, code: &str, message: &str) -> String {
     match service {
         "kms" => serde_json::json!({"__type": code, "message": message}).to_string(),
-        "iam" => format!(
+        "iam" | "sns" => format!(
             "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>stub</RequestId></ErrorResponse>"
         ),
         _ => format!("<Error><Code>{code}</Code><Message>{message}</Message></Error>"),
     }
+}
+
+/// SNS's GetTopicAttributes answer with this `Policy` attribute.
+pub fn topic_attributes(policy: &str) -> String {
+    let policy = policy
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;");
+    format!(
+        "<GetTopicAttributesResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\"><GetTopicAttributesResult><Attributes><entry><key>Policy</key><value>{policy}</value></entry></Attributes></GetTopicAttributesResult><ResponseMetadata><RequestId>stub</RequestId></ResponseMetadata></GetTopicAttributesResponse>"
+    )
 }
 
 /// IAM's answer to `operation` with `result` inside its `Result` element (empty: none).

@@ -399,3 +399,99 @@ async fn a_prepared_source_takes_no_call() {
     source::prepare(&acct, &s, &unversioned).await.unwrap();
     assert_eq!(calls(&acct), ["PutBucketVersioning"]);
 }
+
+const TOPIC: &str = "arn:aws:sns:eu-west-1:111111111111:s3-replication-failures";
+
+/// [`plan`] with `FailureNotification` naming [`TOPIC`].
+fn plan_with_topic() -> Plan {
+    let mut s = spec();
+    s.failure_notification = Some(spec::NotificationArn::parse(TOPIC).unwrap());
+    let r = Resolved::new(
+        &s,
+        AccountId::parse(ACCOUNT).unwrap(),
+        Region::parse(REGION).unwrap(),
+    );
+    Plan::build(&s, r, &Keys::known(&s, None, &[])).unwrap()
+}
+
+/// The source bucket's notification configuration holding `config` (ours, as planned).
+fn notification_xml(config: &Value) -> String {
+    let events: String = config["Events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| format!("<Event>{}</Event>", e.as_str().unwrap()))
+        .collect();
+    format!(
+        "<NotificationConfiguration><TopicConfiguration><Id>{}</Id><Topic>{}</Topic>{events}</TopicConfiguration></NotificationConfiguration>",
+        config["Id"].as_str().unwrap(),
+        config["TopicArn"].as_str().unwrap()
+    )
+}
+
+#[tokio::test]
+async fn converged_failure_signals_take_two_reads_and_no_write() {
+    let plan = plan_with_topic();
+    let n = plan.notification.as_ref().unwrap();
+    let aws = Stub::new();
+    aws.ok(
+        "GetTopicAttributes",
+        stub::topic_attributes(&policy(std::slice::from_ref(&n.statement))),
+    );
+    aws.ok(
+        "GetBucketNotificationConfiguration",
+        notification_xml(&n.configuration()),
+    );
+    let acct = aws.account();
+    super::signals::ensure(&acct, &plan, deadline())
+        .await
+        .unwrap();
+    assert_eq!(
+        calls(&acct),
+        ["GetTopicAttributes", "GetBucketNotificationConfiguration"]
+    );
+}
+
+#[tokio::test]
+async fn the_statement_goes_in_before_the_configuration_s3_validates_by_publishing() {
+    let plan = plan_with_topic();
+    let aws = Stub::new();
+    aws.ok("GetTopicAttributes", stub::topic_attributes(&policy(&[])));
+    aws.ok("SetTopicAttributes", stub::iam("SetTopicAttributes", ""));
+    aws.ok(
+        "GetBucketNotificationConfiguration",
+        "<NotificationConfiguration/>",
+    );
+    aws.ok("PutBucketNotificationConfiguration", "");
+    let acct = aws.account();
+    super::signals::ensure(&acct, &plan, deadline())
+        .await
+        .unwrap();
+    assert_eq!(
+        mutations(&acct),
+        ["SetTopicAttributes", "PutBucketNotificationConfiguration"]
+    );
+    let body = aws.body_of("PutBucketNotificationConfiguration").unwrap();
+    assert!(
+        body.contains(TOPIC) && body.contains("OperationFailedReplication"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_topic_policy_the_function_may_not_write_fails_naming_the_permission() {
+    let plan = plan_with_topic();
+    let aws = Stub::new();
+    aws.ok("GetTopicAttributes", stub::topic_attributes(&policy(&[])));
+    aws.error("SetTopicAttributes", 403, "AuthorizationError");
+    let acct = aws.account();
+    let err = super::signals::ensure(&acct, &plan, deadline())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("sns:SetTopicAttributes") && err.contains(TOPIC),
+        "{err}"
+    );
+    assert!(!calls(&acct).contains(&"PutBucketNotificationConfiguration"));
+}
