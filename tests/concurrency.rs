@@ -7,17 +7,11 @@ mod support;
 use futures::future::join_all;
 use serde_json::{json, Value};
 use support::harness::{Harness, HOME_REGION};
-use support::{policy_sids, unique};
+use support::{policy_sids, sid_of, unique};
 
 const DEST_ACCT: &str = "222222222222";
 const DEST_REGION: &str = "us-west-2";
 const STACKS: usize = 50;
-
-fn sid_of(bucket: &str) -> String {
-    s3_replication_provider::plan::names::statement_sid(
-        &s3_replication_provider::spec::BucketName::parse(bucket).unwrap(),
-    )
-}
 
 fn source_account(i: usize) -> String {
     format!("3000000000{i:02}")

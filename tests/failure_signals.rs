@@ -8,27 +8,12 @@ mod support;
 
 use serde_json::{json, Value};
 use support::harness::{Harness, HOME_REGION};
-use support::{unique, DEFAULT_ACCOUNT};
+use support::{policy_sids, sid_of, unique, DEFAULT_ACCOUNT};
 
 const SRC: &str = DEFAULT_ACCOUNT;
 const ACCT_B: &str = "222222222222";
 const REGION_B: &str = "us-west-2";
 const FAILED: &str = "s3:Replication:OperationFailedReplication";
-
-fn sid_of(bucket: &str) -> String {
-    s3_replication_provider::plan::names::statement_sid(
-        &s3_replication_provider::spec::BucketName::parse(bucket).unwrap(),
-    )
-}
-
-fn sids(policy: &Value) -> Vec<String> {
-    policy["Statement"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|s| s["Sid"].as_str().map(str::to_owned))
-        .collect()
-}
 
 async fn create_topic(h: &Harness, name: &str) -> String {
     let sns = h.emu.sns(SRC, HOME_REGION).await;
@@ -184,7 +169,7 @@ async fn notification_and_alarms_are_added_beside_others_kept_idempotent_and_rem
     let (their_queue, _) = create_queue(&h, &unique("their-ingest")).await;
     let (queue, queue_url) = create_queue(&h, &unique("s3-replication-failures")).await;
     their_notification(&h, &src, &their_queue).await;
-    let default_topic_sids = sids(&topic_policy(&h, &topic).await);
+    let default_topic_sids = policy_sids(&topic_policy(&h, &topic).await);
 
     let props = json!({
         "SourceBucket": src, "FailureNotification": topic, "Alarms": "true",
@@ -235,7 +220,7 @@ async fn notification_and_alarms_are_added_beside_others_kept_idempotent_and_rem
     let sid = sid_of(&src);
     let mut want_sids = default_topic_sids.clone();
     want_sids.push(sid.clone());
-    assert_eq!(sids(&policy), want_sids, "{policy}");
+    assert_eq!(policy_sids(&policy), want_sids, "{policy}");
     let stmt = policy["Statement"]
         .as_array()
         .unwrap()
@@ -292,9 +277,12 @@ async fn notification_and_alarms_are_added_beside_others_kept_idempotent_and_rem
     );
     assert!(!configured.iter().any(|c| c.1 == topic), "{configured:?}");
     assert!(configured.iter().any(|c| c.0 == "theirs"), "{configured:?}");
-    assert_eq!(sids(&topic_policy(&h, &topic).await), default_topic_sids);
+    assert_eq!(
+        policy_sids(&topic_policy(&h, &topic).await),
+        default_topic_sids
+    );
     let qp = queue_policy(&h, &queue_url).await;
-    assert_eq!(sids(&qp), vec![sid.clone()], "{qp}");
+    assert_eq!(policy_sids(&qp), vec![sid.clone()], "{qp}");
     assert_eq!(qp["Statement"][0]["Action"], "sqs:SendMessage");
     let names: Vec<String> = alarms(&h, &src).await.into_iter().map(|a| a.0).collect();
     assert_eq!(names.len(), 2, "{names:?}");
@@ -315,7 +303,7 @@ async fn notification_and_alarms_are_added_beside_others_kept_idempotent_and_rem
     let configured = notifications(&h, &src).await;
     assert_eq!(configured.len(), 1, "{configured:?}");
     assert_eq!(configured[0].0, "theirs");
-    assert!(sids(&queue_policy(&h, &queue_url).await).is_empty());
+    assert!(policy_sids(&queue_policy(&h, &queue_url).await).is_empty());
 }
 
 #[tokio::test]

@@ -8,19 +8,13 @@ mod support;
 use s3_replication_provider::doctor::Status;
 use serde_json::{json, Value};
 use support::harness::{Harness, HOME_REGION};
-use support::{policy_sids, unique, DEFAULT_ACCOUNT};
+use support::{policy_sids, sid_of, unique, DEFAULT_ACCOUNT};
 
 const SRC: &str = DEFAULT_ACCOUNT;
 const ACCT_B: &str = "222222222222";
 const ACCT_C: &str = "333333333333";
 const REGION_B: &str = "us-west-2";
 const REGION_C: &str = "ap-southeast-2";
-
-fn sid_of(bucket: &str) -> String {
-    s3_replication_provider::plan::names::statement_sid(
-        &s3_replication_provider::spec::BucketName::parse(bucket).unwrap(),
-    )
-}
 
 fn role_arn(bucket: &str) -> String {
     format!("arn:aws:iam::{SRC}:role/s3-replication/s3-replication-{bucket}")

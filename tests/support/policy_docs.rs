@@ -2,6 +2,13 @@
 
 use serde_json::Value;
 
+/// The `Sid` the provider gives its statements for the source bucket `bucket`.
+pub fn sid_of(bucket: &str) -> String {
+    s3_replication_provider::plan::names::statement_sid(
+        &s3_replication_provider::spec::BucketName::parse(bucket).unwrap(),
+    )
+}
+
 /// The `Sid`s of a policy document's statements (`"(no Sid)"` for unnamed ones).
 pub fn policy_sids(doc: &Value) -> Vec<String> {
     let statements = match doc.get("Statement") {
