@@ -302,16 +302,7 @@ async fn signal_changes(src: &Account, plan: &Plan) -> Result<Vec<Change>, Recon
     let r = &plan.resolved;
     if let Some(n) = &plan.notification {
         let arn = n.target.as_str();
-        let policy = match n.target.kind() {
-            crate::spec::NotificationKind::Topic => src.topic_policy(arn).await?.flatten(),
-            crate::spec::NotificationKind::Queue => {
-                let owner = n.target.account().as_str();
-                match src.queue_url(n.target.name(), owner).await? {
-                    Some(url) => src.queue_policy(&url).await?,
-                    None => None,
-                }
-            }
-        };
+        let policy = src.target_policy(&n.target).await?.flatten();
         let what = format!("topic or queue policy statement {}", n.sid);
         out.push(statement_change(
             src,

@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 
 use super::account::op;
 use super::{Account, AwsError, AwsErrorDetail, ErrorKind, Op};
+use crate::spec::{NotificationArn, NotificationKind};
 
 const GET_NOTIFICATION: Op = op(
     "s3",
@@ -73,6 +74,24 @@ impl Account {
             doc.insert("EventBridgeConfiguration".to_owned(), json!({}));
         }
         Ok(Value::Object(doc).to_string())
+    }
+
+    /// The access policy of the topic or queue notifications go to: `None` when it does not
+    /// exist, `Some(None)` when it has no policy.
+    pub async fn target_policy(
+        &self,
+        target: &NotificationArn,
+    ) -> Result<Option<Option<String>>, AwsError> {
+        match target.kind() {
+            NotificationKind::Topic => self.topic_policy(target.as_str()).await,
+            NotificationKind::Queue => {
+                let owner = target.account().as_str();
+                match self.queue_url(target.name(), owner).await? {
+                    Some(url) => self.queue_policy(&url).await.map(Some),
+                    None => Ok(None),
+                }
+            }
+        }
     }
 
     /// Replaces the bucket's whole notification configuration with `document`. S3 validates

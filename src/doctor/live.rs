@@ -10,7 +10,8 @@ use crate::doctor::{
     DestinationBucket, FailureNotification, Key, NamedPolicy, ReplicationRole, RuleAlarm, Signals,
     Snapshot, SourceBucket, Versioning,
 };
-use crate::spec::{AccountId, Region, RoleArn, DEFAULT_DESTINATION_ROLE_NAME};
+use crate::plan::signals::alarm_prefix_of;
+use crate::spec::{AccountId, NotificationArn, Region, RoleArn, DEFAULT_DESTINATION_ROLE_NAME};
 
 #[derive(Debug, thiserror::Error)]
 pub enum InspectError {
@@ -277,7 +278,11 @@ async fn signals(src: &Account, bucket: &str) -> Result<Signals, InspectError> {
                     continue;
                 }
                 let target = c[arn_key].as_str().unwrap_or_default().to_owned();
-                let policy = target_policy(src, &target).await?;
+                // A target that is no topic or queue ARN cannot be read: reported as gone.
+                let policy = match NotificationArn::parse(&target) {
+                    Ok(arn) => src.target_policy(&arn).await?,
+                    Err(_) => None,
+                };
                 out.push(FailureNotification {
                     id: c["Id"].as_str().unwrap_or_default().to_owned(),
                     exists: policy.is_some(),
@@ -290,8 +295,7 @@ async fn signals(src: &Account, bucket: &str) -> Result<Signals, InspectError> {
         Ok::<_, InspectError>(out)
     };
     let alarms = async {
-        let prefix = format!("s3-replication/{bucket}/");
-        let alarms = src.alarms_with_prefix(&prefix).await?;
+        let alarms = src.alarms_with_prefix(&alarm_prefix_of(bucket)).await?;
         Ok::<_, InspectError>(
             alarms
                 .into_iter()
@@ -313,19 +317,6 @@ async fn signals(src: &Account, bucket: &str) -> Result<Signals, InspectError> {
         notifications,
         alarms,
     })
-}
-
-/// A topic's or queue's policy: `None` when it does not exist (or cannot be found from here).
-async fn target_policy(src: &Account, arn: &str) -> Result<Option<Option<String>>, AwsError> {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    match parts.as_slice() {
-        [_, _, "sns", ..] => src.topic_policy(arn).await,
-        [_, _, "sqs", _, account, name] => match src.queue_url(name, account).await? {
-            Some(url) => src.queue_policy(&url).await.map(Some),
-            None => Ok(None),
-        },
-        _ => Ok(None),
-    }
 }
 
 /// Clients through `role` in the region `bucket` is in (asked from `fallback`, which is also

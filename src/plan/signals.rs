@@ -156,7 +156,12 @@ impl Alarm {
 /// Prefix of every alarm name of a source bucket: bucket names have no `/`, so no other
 /// bucket's alarms share it.
 pub fn alarm_prefix(r: &Resolved) -> String {
-    format!("s3-replication/{}/", r.source_bucket)
+    alarm_prefix_of(r.source_bucket.as_str())
+}
+
+/// [`alarm_prefix`] of the source bucket `bucket` (for readers that have only its name).
+pub fn alarm_prefix_of(bucket: &str) -> String {
+    format!("s3-replication/{bucket}/")
 }
 
 /// `<prefix><rule id>/<what>`, or, past CloudWatch's 255 characters, the rule id's hash.
