@@ -32,7 +32,8 @@ Together they roughly double moto's throughput here (about 550 instead of 250-30
 
 And one test double, because moto does not replicate objects: see ``replication_double``; and
 CloudWatch's alarms over the protocol the Rust SDK speaks to CloudWatch (RPC v2 CBOR, which
-moto does not parse): see ``cloudwatch_double``.
+moto does not parse): see ``cloudwatch_double``; and S3 Batch Operations replication jobs
+(S3 Control ``/v20180820/jobs``, which moto does not model): see ``batch_double``.
 
 And, for moto's CloudFormation and Lambda as real engines (``tests/engines.py``), see
 ``cloudformation_engine``: answers found by the stack's own ARN (moto looks in us-east-1 of the
@@ -234,6 +235,10 @@ replication_double.install()
 import cloudwatch_double  # noqa: E402  (next to this file)
 
 cloudwatch_double.install()
+
+import batch_double  # noqa: E402  (next to this file)
+
+batch_double.install()
 
 import cloudformation_engine  # noqa: E402  (next to this file)
 

@@ -109,7 +109,11 @@ def _replicate_one(src_backend, src, rule, tags):
     )
     replica._metadata = copy.deepcopy(src._metadata)
     replica.replication_status = "REPLICA"
-    bucket.keys.setlist(src.name, bucket.keys.getlist(src.name, []) + [replica])
+    # Replicating a version again (S3 Batch Replication) overwrites its replica: one per id.
+    others = [
+        k for k in bucket.keys.getlist(src.name, []) if str(k.version_id) != str(src.version_id)
+    ]
+    bucket.keys.setlist(src.name, others + [replica])
     if tags:
         backend.tagger.tag_resource(
             replica.arn, [{"Key": k, "Value": v} for k, v in tags.items()]
@@ -117,17 +121,14 @@ def _replicate_one(src_backend, src, rule, tags):
     return True
 
 
-def _replicate(src_backend, bucket_name, key_name, version_id):
-    bucket = src_backend.buckets.get(bucket_name)
-    config = getattr(bucket, "replication", None) if bucket else None
-    src = _find_version(bucket, key_name, version_id) if bucket else None
-    if not config or src is None:
-        return
-    tags = src_backend.tagger.get_tag_dict_for_resource(src.arn)
+def _chosen_rules(config, src, tags):
+    """{destination bucket ARN: rule} of the rules that replicate the version ``src`` (key
+    ``src.name`` with ``tags``): enabled, matching, SSE-KMS objects only when the rule selects
+    them, the highest priority per destination. Empty when the version is not eligible."""
     kms = src.encryption == "aws:kms"
     chosen = {}
     for rule in _as_list(config.get("Rule")):
-        if rule.get("Status") != "Enabled" or not _matches(rule, key_name, tags):
+        if rule.get("Status") != "Enabled" or not _matches(rule, src.name, tags):
             continue
         if kms and not _enabled(
             (rule.get("SourceSelectionCriteria") or {}).get("SseKmsEncryptedObjects")
@@ -137,6 +138,17 @@ def _replicate(src_backend, bucket_name, key_name, version_id):
         best = chosen.get(dest)
         if best is None or int(rule.get("Priority") or 0) > int(best.get("Priority") or 0):
             chosen[dest] = rule
+    return chosen
+
+
+def _replicate(src_backend, bucket_name, key_name, version_id):
+    bucket = src_backend.buckets.get(bucket_name)
+    config = getattr(bucket, "replication", None) if bucket else None
+    src = _find_version(bucket, key_name, version_id) if bucket else None
+    if not config or src is None:
+        return
+    tags = src_backend.tagger.get_tag_dict_for_resource(src.arn)
+    chosen = _chosen_rules(config, src, tags)
     if not chosen:
         src.replication_status = None
         return

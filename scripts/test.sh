@@ -54,6 +54,8 @@ stage setup bash scripts/setup.sh
 tools="$(cd "$target_dir/tools" && pwd)"
 export MOTO_SERVER="$tools/moto_server"
 
+# The S3 Batch Operations double against its own contract (boto3, a few seconds).
+stage doubles "$tools/python" scripts/batch_double_check.py
 stage fmt cargo fmt --all -- --check
 stage clippy cargo clippy --all-targets -- -D warnings
 stage build cargo build --profile "$PROFILE" --bin bootstrap

@@ -356,6 +356,19 @@ async fn create_or_update(
             return failed(request, failure_id, format!("the new configuration is in place, but removing what the old properties had failed: {e}"));
         }
     }
+    // Existing objects: once replication is on, so each job replicates under the new rules.
+    let jobs = reconcile::start_jobs(
+        &src,
+        &spec,
+        old.as_ref(),
+        &plan,
+        &request.request_id,
+        deadline,
+    );
+    let job_ids = match jobs.await {
+        Ok(ids) => ids,
+        Err(e) => return failed(request, failure_id, format!("replication is configured, but starting the S3 Batch Replication job for existing objects failed: {e}")),
+    };
     if let Err(reason) =
         crate::verify::run(conn, &spec, &plan, &src, deadline, &request.request_id).await
     {
@@ -363,6 +376,14 @@ async fn create_or_update(
     }
     let mut ok = response(request, Status::Success, new_id, None);
     ok.data = plan.response_data();
+    ok.data.insert(
+        "BatchReplicationJobIds".to_owned(),
+        job_ids
+            .into_iter()
+            .map(Option::unwrap_or_default)
+            .collect::<Vec<_>>()
+            .join(","),
+    );
     ok
 }
 

@@ -8,14 +8,14 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::aws::{Account, Connector, LiveReplication, SseAlgorithm};
-use crate::plan::names::{tags, ROLE_POLICY_NAME};
+use crate::plan::names::{batch_role_name, tags, BATCH_ROLE_POLICY_NAME, ROLE_POLICY_NAME};
 use crate::plan::notification_doc::NotificationDocument;
 use crate::plan::signals::alarm_prefix;
-use crate::plan::{Alarm, KeyStatement, Plan};
+use crate::plan::{Alarm, BatchPlan, KeyStatement, Plan};
 use crate::reconcile::diff::{self, Removed};
 use crate::reconcile::{check_all, connect_destinations, resolve_source, ReconcileError};
 use crate::reconcile::{DestinationFacts, SourceFacts};
-use crate::spec::{AccountId, Destination, Spec};
+use crate::spec::{AccountId, Destination, RoleArn, Spec};
 
 pub use crate::reconcile::diff::Action;
 
@@ -86,7 +86,7 @@ pub async fn preview(conn: &Connector, spec: &Spec) -> Result<Preview, Reconcile
     let (src, resolved) = resolve_source(conn, spec).await?;
     let dests = connect_destinations(conn, spec).await?;
     let facts = check_all(&src, spec, &resolved, &dests).await?;
-    let plan = Plan::build(spec, resolved, &facts.keys())?;
+    let plan = Plan::build(spec, facts.resolve(resolved), &facts.keys())?;
     let mut changes = source_changes(&src, spec, &facts.source).await?;
     for ((d, acct), f) in spec
         .destinations
@@ -181,38 +181,113 @@ fn document_change(
 
 async fn role_changes(src: &Account, plan: &Plan) -> Result<Vec<Change>, ReconcileError> {
     let r = &plan.resolved;
-    let role = src.role(&r.role_name).await?;
+    let mut out = role_documents(
+        src,
+        "replication role",
+        &r.role_arn,
+        &r.role_name,
+        ROLE_POLICY_NAME,
+        (&plan.trust_policy, &plan.role_policy),
+    )
+    .await?;
+    match &plan.batch {
+        Some(b) => {
+            out.extend(
+                role_documents(
+                    src,
+                    "batch replication role",
+                    &b.role_arn,
+                    &b.role_name,
+                    BATCH_ROLE_POLICY_NAME,
+                    (&b.trust_policy, &b.role_policy),
+                )
+                .await?,
+            );
+            out.extend(job_changes(src, plan, b).await?);
+        }
+        None => {
+            let name = batch_role_name(&r.source_bucket);
+            if let Some(role) = src.role(&name).await? {
+                if role.tag(tags::RESOURCE_ID) == Some(r.physical_id.as_str()) {
+                    out.push(change(
+                        src,
+                        "batch replication role",
+                        &role.arn,
+                        Action::Remove,
+                    ));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A provider role's trust and inline policy (`desired`: both documents) against the live ones.
+async fn role_documents(
+    src: &Account,
+    label: &str,
+    arn: &RoleArn,
+    name: &str,
+    policy_name: &str,
+    desired: (&Value, &Value),
+) -> Result<Vec<Change>, ReconcileError> {
+    let role = src.role(name).await?;
     if role
         .as_ref()
         .is_some_and(|x| x.tag(tags::MANAGED) != Some("true"))
     {
         return Err(ReconcileError::RoleNotOurs {
-            role: r.role_arn.to_string(),
+            role: arn.to_string(),
             account: src.id.to_string(),
         });
     }
     let current_trust = role.as_ref().map(|x| x.trust_policy.clone());
     let policy = match role {
-        Some(_) => src.role_policy(&r.role_name, ROLE_POLICY_NAME).await?,
+        Some(_) => src.role_policy(name, policy_name).await?,
         None => None,
     };
-    let arn = r.role_arn.to_string();
+    let arn = arn.to_string();
     Ok(vec![
         document_change(
             src,
-            "replication role trust policy",
+            &format!("{label} trust policy"),
             &arn,
             current_trust,
-            &plan.trust_policy,
+            desired.0,
         ),
-        document_change(
-            src,
-            "replication role policy",
-            &arn,
-            policy,
-            &plan.role_policy,
-        ),
+        document_change(src, &format!("{label} policy"), &arn, policy, desired.1),
     ])
+}
+
+/// Each flagged destination's Batch Replication job: the latest this resource started for it
+/// (status and progress, unchanged), or one a Create would start (an Update starts one only
+/// for a destination it adds or whose flag it turns on).
+async fn job_changes(
+    src: &Account,
+    plan: &Plan,
+    b: &BatchPlan,
+) -> Result<Vec<Change>, ReconcileError> {
+    let jobs = crate::reconcile::jobs_of(src, b).await?;
+    Ok(b
+        .jobs
+        .iter()
+        .zip(jobs)
+        .map(|(j, found)| {
+            let what = format!("batch replication job for destination {} ({})", j.dest_index, j.dest_bucket);
+            match found {
+                Some(job) => {
+                    let mut c = change(src, &what, &job.id, Action::Unchanged);
+                    c.current = Some(job.to_json());
+                    c
+                }
+                None => {
+                    let mut c = change(src, &what, &plan.resolved.source_bucket_arn(), Action::Create);
+                    c.desired = Some(json!({"ObjectReplicationStatuses": j.statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>(), "Prefix": j.prefix}));
+                    c
+                }
+            }
+        })
+        .collect())
 }
 
 /// A statement in a policy someone else owns: compared by Sid.

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
-use super::{from_sdk, AwsError, CallLog, InFlight, Op, Slot};
+use super::{from_sdk, AwsError, AwsErrorDetail, CallLog, ErrorKind, InFlight, Op, Slot};
 use crate::spec::{AccountId, Region};
 
 /// Where calls go: an account (own or assumed credentials) and a region.
@@ -23,6 +23,7 @@ pub struct Account {
     pub(super) sns: aws_sdk_sns::Client,
     pub(super) sqs: aws_sdk_sqs::Client,
     pub(super) cloudwatch: aws_sdk_cloudwatch::Client,
+    pub(super) s3control: aws_sdk_s3control::Client,
     pub(super) log: CallLog,
     /// Shared by every account of one invocation: bounds the AWS calls in flight.
     pub(super) in_flight: InFlight,
@@ -58,6 +59,7 @@ impl Account {
             sns: aws_sdk_sns::Client::new(config),
             sqs: aws_sdk_sqs::Client::new(config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(config),
+            s3control: super::batch::client(config),
             id,
             principal,
             region,
@@ -120,7 +122,7 @@ impl Account {
             }
             Err(e) => {
                 let err = from_sdk(op, account, region, resource, e);
-                if err.kind != super::ErrorKind::NotFound {
+                if err.kind != ErrorKind::NotFound {
                     tracing::warn!(account, region, resource, operation = op.name, code = %err.code, "aws call failed");
                 }
                 Err(err)
@@ -129,11 +131,30 @@ impl Account {
     }
 }
 
+/// A request the SDK refused to build (a missing required field): this provider's bug, named
+/// like a failed call.
+pub(super) fn construction(
+    op: Op,
+    account: &Account,
+    resource: &str,
+    e: impl std::fmt::Display,
+) -> AwsError {
+    AwsError::from(AwsErrorDetail {
+        op,
+        account: account.id.to_string(),
+        region: account.region.to_string(),
+        resource: resource.to_owned(),
+        code: "InvalidRequest".to_owned(),
+        message: e.to_string(),
+        kind: ErrorKind::Invalid,
+    })
+}
+
 /// Turns a not-found error into `None`.
 pub(super) fn optional<T>(r: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
     match r {
         Ok(v) => Ok(Some(v)),
-        Err(e) if e.kind == super::ErrorKind::NotFound => Ok(None),
+        Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
     }
 }

@@ -2,6 +2,7 @@
 //! the only module that touches the SDK.
 
 mod account;
+mod batch;
 mod calls;
 mod cloudwatch;
 mod connect;
@@ -19,6 +20,7 @@ mod sqs;
 pub mod stub;
 
 pub use account::Account;
+pub use batch::{JobInfo, NewJob};
 pub use calls::{Call, CallLog};
 pub use connect::{tuned, Connector, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_SETTLE, SESSION_NAME};
 pub use error::{from_sdk, AwsError, AwsErrorDetail, Code, ErrorKind, Op};

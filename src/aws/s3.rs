@@ -15,8 +15,8 @@ use aws_sdk_s3::types::{
 
 use serde_json::Value;
 
-use super::account::{op, optional};
-use super::{Account, AwsError, AwsErrorDetail, ErrorKind, Op};
+use super::account::{construction, op, optional};
+use super::{Account, AwsError, ErrorKind, Op};
 
 const GET_LOCATION: Op = op("s3", "GetBucketLocation", "s3:GetBucketLocation", false);
 const GET_VERSIONING: Op = op("s3", "GetBucketVersioning", "s3:GetBucketVersioning", false);
@@ -189,18 +189,6 @@ impl VersioningStatus {
 
 fn arn(bucket: &str) -> String {
     format!("arn:aws:s3:::{bucket}")
-}
-
-fn construction(op: Op, account: &Account, resource: &str, e: impl std::fmt::Display) -> AwsError {
-    AwsError::from(AwsErrorDetail {
-        op,
-        account: account.id.to_string(),
-        region: account.region.to_string(),
-        resource: resource.to_owned(),
-        code: "InvalidRequest".to_owned(),
-        message: e.to_string(),
-        kind: ErrorKind::Invalid,
-    })
 }
 
 impl Account {

@@ -165,6 +165,7 @@ fn plan_json(p: &Plan) -> Value {
             "Bucket": r.source_bucket.to_string(), "NotificationConfiguration": n.configuration(),
             "Target": n.target.to_string(), "TargetPolicyStatement": n.statement})),
         "Alarms": p.alarms.iter().map(crate::plan::Alarm::to_json).collect::<Vec<_>>(),
+        "BatchReplication": p.batch.as_ref().map(|b| b.to_json(r)),
         "Data": p.response_data(),
     })
 }

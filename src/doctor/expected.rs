@@ -140,6 +140,7 @@ pub fn snapshot_from_plan(plan: &Plan) -> Snapshot {
         },
         destinations,
         signals: signals(plan),
+        batch_jobs: Vec::new(),
     }
 }
 

@@ -7,11 +7,13 @@ use futures::{StreamExt, TryStreamExt};
 
 use crate::aws::{Account, AwsError, Connector, LiveRule, Membership, VersioningStatus};
 use crate::doctor::{
-    DestinationBucket, FailureNotification, Key, NamedPolicy, ReplicationRole, RuleAlarm, Signals,
-    Snapshot, SourceBucket, Versioning,
+    BatchJob, DestinationBucket, FailureNotification, Key, NamedPolicy, ReplicationRole, RuleAlarm,
+    Signals, Snapshot, SourceBucket, Versioning,
 };
 use crate::plan::signals::alarm_prefix_of;
-use crate::spec::{AccountId, NotificationArn, Region, RoleArn, DEFAULT_DESTINATION_ROLE_NAME};
+use crate::spec::{
+    AccountId, BucketName, NotificationArn, Region, RoleArn, DEFAULT_DESTINATION_ROLE_NAME,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum InspectError {
@@ -148,11 +150,12 @@ pub async fn snapshot(conn: &Connector, t: &Target) -> Result<Snapshot, InspectE
         .map(|rule| destination(conn, t, &src, rule))
         .buffered(DESTINATIONS_AT_ONCE)
         .try_collect::<Vec<_>>();
-    let (source, role, destinations, signals) = futures::try_join!(
+    let (source, role, destinations, signals, batch_jobs) = futures::try_join!(
         source_bucket(&src, bucket),
         read_role(&src, &live.role),
         destinations,
         signals(&src, bucket),
+        batch_jobs(&src, bucket, &live.rules),
     )?;
     Ok(Snapshot {
         partition: t.region.partition().to_owned(),
@@ -160,6 +163,7 @@ pub async fn snapshot(conn: &Connector, t: &Target) -> Result<Snapshot, InspectE
         role,
         destinations,
         signals,
+        batch_jobs,
     })
 }
 
@@ -254,6 +258,54 @@ async fn destination(
         metrics: rule.metrics,
         bucket: dest_bucket,
     })
+}
+
+/// The latest Batch Replication job the provider started for each rule (through the source
+/// bucket's batch role, whose id marks this resource's jobs). Reading jobs needs s3:ListJobs
+/// and s3:DescribeJob: without them the doctor says nothing about jobs rather than failing.
+async fn batch_jobs(
+    src: &Account,
+    bucket: &str,
+    rules: &[LiveRule],
+) -> Result<Vec<BatchJob>, InspectError> {
+    use crate::plan::batch::{incarnation_mark, parse_mark, rule_mark};
+    let name = crate::plan::names::batch_role_name(
+        &BucketName::parse(bucket).map_err(|e| InspectError::Invalid(e.to_string()))?,
+    );
+    let Some(role) = src.role(&name).await? else {
+        return Ok(Vec::new());
+    };
+    let incarnation = incarnation_mark(&role.role_id);
+    let jobs = match src.batch_jobs().await {
+        Ok(jobs) => jobs,
+        Err(e) if e.kind == crate::aws::ErrorKind::AccessDenied => {
+            tracing::warn!(error = %e, "cannot list S3 Batch Operations jobs; existing-object replication is not checked");
+            return Ok(Vec::new());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut out = Vec::new();
+    for rule in rules.iter().filter(|r| r.enabled) {
+        let mark = rule_mark(&rule.id, &rule.destination_bucket);
+        let latest = jobs.iter().find(|j| {
+            parse_mark(&j.description).is_some_and(|(i, r, _)| i == incarnation && r == mark)
+        });
+        let Some(latest) = latest else { continue };
+        let job = src
+            .describe_job(&latest.id)
+            .await?
+            .unwrap_or_else(|| latest.clone());
+        out.push(BatchJob {
+            rule_id: rule.id.clone(),
+            job_id: job.id,
+            status: job.status,
+            total: job.total,
+            succeeded: job.succeeded,
+            failed: job.failed,
+            failure_reasons: job.failure_reasons,
+        });
+    }
+    Ok(out)
 }
 
 /// The source bucket's notifications of replication events, each with its topic's or queue's

@@ -47,8 +47,8 @@ pub use eval::{evaluate, Context, Decision, Evaluation, PolicyKind, Principal, R
 #[cfg(test)]
 pub use expected::snapshot_from_plan;
 pub use links::{
-    check, DestinationBucket, FailureNotification, Finding, Key, NamedPolicy, ReplicationRole,
-    RuleAlarm, Signals, Snapshot, SourceBucket, Status, Versioning,
+    check, BatchJob, DestinationBucket, FailureNotification, Finding, Key, NamedPolicy,
+    ReplicationRole, RuleAlarm, Signals, Snapshot, SourceBucket, Status, Versioning,
 };
 pub use render::{render, render_json, render_text, Format};
 

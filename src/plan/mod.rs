@@ -2,6 +2,7 @@
 //! (source account and region, key ARNs). No async, no SDK: everything here can be printed and
 //! unit-tested.
 
+pub mod batch;
 pub mod key_ref;
 pub mod names;
 pub mod notification_doc;
@@ -16,6 +17,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::spec::{AccountId, BucketName, KeyRemoval, Region, RoleArn, Spec};
+pub use batch::{BatchJob, BatchPlan};
 pub use key_ref::{KeyRef, Keys};
 pub use replication::{Filter, ReplicationConfig, Rule, RuleDestination};
 pub use signals::{Alarm, NotificationPlan};
@@ -74,6 +76,9 @@ pub struct Resolved {
     pub permissions_boundary: Option<String>,
     /// What Delete does with the keys this resource creates, recorded on the role.
     pub key_removal: KeyRemoval,
+    /// The default SSE-KMS key of `BatchReplication.ReportBucket` when that is another bucket
+    /// than the source (read by the check phase): the batch role writes reports with it.
+    pub report_key: Option<String>,
 }
 
 /// `arn` (an IAM policy ARN) with its account replaced by `account`.
@@ -146,6 +151,7 @@ impl Resolved {
             owner: None,
             permissions_boundary: None,
             key_removal: spec.key_removal,
+            report_key: None,
         }
     }
 
@@ -312,6 +318,8 @@ pub struct Plan {
     pub notification: Option<NotificationPlan>,
     /// `Alarms`: one or two per rule.
     pub alarms: Vec<Alarm>,
+    /// `ReplicateExistingObjects`: the batch-operations role and each flagged destination's job.
+    pub batch: Option<BatchPlan>,
 }
 
 impl Plan {
@@ -332,7 +340,12 @@ impl Plan {
             return Err(PlanError::RolePolicyTooLarge { size });
         }
         check_notification_place(spec, &resolved)?;
+        let report_key = match &spec.batch.report_bucket {
+            Some(b) if b != &resolved.source_bucket => resolved.report_key.clone(),
+            _ => source_key.clone(),
+        };
         Ok(Plan {
+            batch: batch::plan(spec, &resolved, &destinations, report_key.as_deref()),
             notification: signals::notification(spec, &resolved),
             alarms: signals::alarms(spec, &resolved, &destinations),
             trust_policy: policy::trust_policy(&resolved),

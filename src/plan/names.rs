@@ -8,6 +8,8 @@ use crate::spec::{AccountId, BucketName, Region};
 pub const ROLE_PATH: &str = "/s3-replication/";
 /// Name of the single inline policy on the replication role.
 pub const ROLE_POLICY_NAME: &str = "s3-replication";
+/// Name of the single inline policy on the batch-operations role.
+pub const BATCH_ROLE_POLICY_NAME: &str = "s3-batch-replication";
 /// Prefix of every alias of a key this provider created.
 pub const ALIAS_PREFIX: &str = "alias/s3-replication/";
 
@@ -58,20 +60,32 @@ pub fn fnv64(data: &str) -> u64 {
     })
 }
 
-fn hash8(data: &str) -> String {
+pub fn hash8(data: &str) -> String {
     format!("{:08x}", fnv64(data) as u32)
 }
 
 /// Default replication role name: `s3-replication-<bucket>`, or when that exceeds IAM's 64
 /// characters, a truncated bucket name plus a hash of the whole name.
 pub fn default_role_name(bucket: &BucketName) -> String {
-    let full = format!("s3-replication-{bucket}");
+    role_name("s3-replication-", bucket)
+}
+
+/// Name of the batch-operations role of a source bucket's S3 Batch Replication jobs:
+/// `s3-replication-batch-<bucket>`, shortened like [`default_role_name`].
+pub fn batch_role_name(bucket: &BucketName) -> String {
+    role_name("s3-replication-batch-", bucket)
+}
+
+/// `<prefix><bucket>`, or when that exceeds IAM's 64 characters, a truncated bucket name plus a
+/// hash of the whole name.
+fn role_name(prefix: &str, bucket: &BucketName) -> String {
+    let full = format!("{prefix}{bucket}");
     if full.len() <= 64 {
         return full;
     }
-    let keep = 64 - "s3-replication-".len() - 1 - 8;
+    let keep = 64 - prefix.len() - 1 - 8;
     let head = bucket.as_str()[..keep].trim_end_matches(['.', '-']);
-    format!("s3-replication-{head}-{}", hash8(bucket.as_str()))
+    format!("{prefix}{head}-{}", hash8(bucket.as_str()))
 }
 
 /// The `Sid` of every statement this resource adds to a bucket or key policy: derived from the

@@ -27,6 +27,11 @@ const REAL_ACTIONS: &[&str] = &[
     "sts:AssumeRole",
     "sns:Publish",
     "sqs:SendMessage",
+    "s3:InitiateReplication",
+    "s3:PutInventoryConfiguration",
+    "s3:GetObject",
+    "s3:GetObjectVersion",
+    "s3:PutObject",
 ];
 
 fn spec_of(v: Value) -> Spec {
@@ -83,6 +88,10 @@ fn all_statements(p: &Plan) -> Vec<Value> {
     all.extend(p.key_statements.iter().map(|k| k.statement.clone()));
     all.extend(p.source_key_statement.iter().map(|k| k.statement.clone()));
     all.extend(p.notification.iter().map(|n| n.statement.clone()));
+    if let Some(b) = &p.batch {
+        all.extend(statements(&b.role_policy));
+        all.extend(statements(&b.trust_policy));
+    }
     all
 }
 
@@ -908,4 +917,200 @@ fn alarm_names_stay_within_cloudwatchs_limit() {
     }
     assert_ne!(p.alarms[0].name, p.alarms[2].name);
     assert_eq!(p.alarms[0].dimensions[2].1, long_id);
+}
+
+/// [`two_destinations`] with `ReplicateExistingObjects` on the second (prefix `logs/`) and
+/// `extra` properties.
+fn with_backfill(extra: Value) -> Spec {
+    let mut v = json!({
+        "SourceBucket": "src-bucket", "SourceRegion": "eu-west-1",
+        "Destinations": [
+            {"Bucket": "dst-a", "AccountId": "222222222222", "Region": "us-west-2", "KmsKeyArn": "Create"},
+            {"Bucket": "dst-b", "AccountId": "333333333333", "Region": "ap-southeast-2", "Prefix": "logs/", "KmsKeyArn": "arn:aws:kms:ap-southeast-2:333333333333:key/k-b", "ReplicateExistingObjects": true}
+        ]
+    });
+    for (k, x) in extra.as_object().unwrap() {
+        v[k] = x.clone();
+    }
+    spec_of(v)
+}
+
+#[test]
+fn no_batch_role_without_replicate_existing_objects() {
+    assert!(build(&two_destinations()).batch.is_none());
+}
+
+#[test]
+fn the_batch_role_is_trusted_by_batch_operations_for_this_accounts_jobs_only() {
+    let p = build(&with_backfill(json!({})));
+    let b = p.batch.as_ref().unwrap();
+    assert_eq!(b.role_name, "s3-replication-batch-src-bucket");
+    assert_eq!(
+        b.role_arn.as_str(),
+        "arn:aws:iam::111111111111:role/s3-replication/s3-replication-batch-src-bucket"
+    );
+    let t = &b.trust_policy["Statement"][0];
+    assert_eq!(
+        t["Principal"],
+        json!({"Service": "batchoperations.s3.amazonaws.com"})
+    );
+    assert_eq!(
+        t["Condition"]["StringEquals"]["aws:SourceAccount"],
+        "111111111111"
+    );
+    assert_eq!(
+        t["Condition"]["ArnLike"]["aws:SourceArn"],
+        "arn:aws:s3:eu-west-1:111111111111:job/*"
+    );
+}
+
+#[test]
+fn the_batch_role_may_initiate_only_the_flagged_rules_objects_and_write_only_under_the_prefix() {
+    let p = build(&with_backfill(json!({})));
+    let policy = &p.batch.as_ref().unwrap().role_policy;
+    let by_sid = |sid: &str| {
+        statements(policy)
+            .into_iter()
+            .find(|s| s["Sid"] == sid)
+            .unwrap_or_else(|| panic!("no {sid} in {policy}"))
+    };
+    assert_eq!(
+        by_sid("InitiateReplication")["Resource"],
+        json!(["arn:aws:s3:::src-bucket/logs/*"])
+    );
+    assert_eq!(
+        by_sid("GenerateManifest")["Resource"],
+        "arn:aws:s3:::src-bucket"
+    );
+    assert_eq!(
+        by_sid("WriteReport")["Resource"],
+        "arn:aws:s3:::src-bucket/s3-replication-reports/*"
+    );
+    assert_eq!(
+        by_sid("ReadManifest")["Action"],
+        json!(["s3:GetObject", "s3:GetObjectVersion"])
+    );
+    // Reports go to the SSE-KMS source bucket: the source key, through S3 only.
+    let key = by_sid("EncryptReport");
+    assert_eq!(
+        key["Resource"],
+        "arn:aws:kms:eu-west-1:111111111111:key/src"
+    );
+    assert_eq!(
+        key["Condition"]["StringEquals"]["kms:ViaService"],
+        "s3.eu-west-1.amazonaws.com"
+    );
+    // No replication action: the replication role replicates.
+    assert!(!policy.to_string().contains("s3:ReplicateObject"));
+}
+
+#[test]
+fn a_report_bucket_of_its_own_uses_its_own_key_and_prefix() {
+    let spec = with_backfill(
+        json!({"BatchReplication": {"ReportBucket": "reports", "ReportPrefix": "backfill/"}}),
+    );
+    let mut r = resolved(&spec);
+    r.report_key = Some("arn:aws:kms:eu-west-1:111111111111:key/reports".into());
+    let p = Plan::build(
+        &spec,
+        r,
+        &keys(
+            &spec,
+            Some("arn:aws:kms:eu-west-1:111111111111:key/src".into()),
+            &[
+                Some("arn:aws:kms:us-west-2:222222222222:key/k-a".into()),
+                None,
+            ],
+        ),
+    )
+    .unwrap();
+    let b = p.batch.unwrap();
+    assert_eq!(b.report_bucket_arn, "arn:aws:s3:::reports");
+    assert_eq!(b.report_prefix, "backfill");
+    let text = b.role_policy.to_string();
+    assert!(text.contains("arn:aws:s3:::reports/backfill/*"), "{text}");
+    assert!(
+        text.contains("key/reports") && !text.contains("key/src"),
+        "{text}"
+    );
+}
+
+#[test]
+fn jobs_start_on_create_and_for_what_an_update_adds_or_turns_on() {
+    let new = with_backfill(json!({}));
+    let t = batch::triggered(&new, None);
+    assert_eq!(
+        t,
+        [
+            None,
+            Some(batch::Triggered {
+                joins_existing: false
+            })
+        ]
+    );
+    // Same properties: nothing starts.
+    assert_eq!(batch::triggered(&new, Some(&new)), [None, None]);
+    // The flag turned on for an existing destination: its objects since are COMPLETED.
+    let mut off = new.clone();
+    off.destinations[1].replicate_existing_objects = false;
+    assert_eq!(
+        batch::triggered(&new, Some(&off)),
+        [
+            None,
+            Some(batch::Triggered {
+                joins_existing: false
+            })
+        ]
+    );
+    // A destination added by an Update joins a configuration that replicated to others.
+    let mut before = new.clone();
+    before.destinations.pop();
+    assert_eq!(
+        batch::triggered(&new, Some(&before)),
+        [
+            None,
+            Some(batch::Triggered {
+                joins_existing: true
+            })
+        ]
+    );
+    let job = &build(&new).batch.unwrap().jobs[0];
+    assert_eq!(
+        job.statuses_for(false),
+        [spec::ObjectStatus::None, spec::ObjectStatus::Failed]
+    );
+    assert_eq!(
+        job.statuses_for(true),
+        [
+            spec::ObjectStatus::None,
+            spec::ObjectStatus::Failed,
+            spec::ObjectStatus::Completed
+        ]
+    );
+}
+
+#[test]
+fn a_job_is_found_again_by_its_description_mark_and_its_token_is_per_request() {
+    let p = build(&with_backfill(json!({})));
+    let job = &p.batch.as_ref().unwrap().jobs[0];
+    let (t1, t2) = (job.token("req-1"), job.token("req-2"));
+    assert_eq!(t1, job.token("req-1"));
+    assert_ne!(t1, t2);
+    assert!(t1.len() <= 64);
+    let inc = batch::incarnation_mark("AROAEXAMPLE");
+    let d = job.description(&p.resolved.source_bucket, &inc, &t1);
+    assert!(d.len() <= 256, "{d}");
+    assert!(
+        d.contains("s3://src-bucket") && d.contains("s3://dst-b"),
+        "{d}"
+    );
+    assert_eq!(
+        batch::parse_mark(&d),
+        Some((inc.as_str(), job.rule_mark.as_str(), t1.as_str()))
+    );
+    assert_eq!(batch::parse_mark("someone else's job [a:b:c]"), None);
+    assert_eq!(
+        job.rule_mark,
+        batch::rule_mark(&job.rule_id, "arn:aws:s3:::dst-b")
+    );
 }

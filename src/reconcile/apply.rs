@@ -8,7 +8,9 @@ use super::gate::Gate;
 use super::retry::until_propagated;
 use super::source::SourceFacts;
 use super::statements::{edit_bucket_policy, edit_key_policy_of, Edit, Written};
-use super::{destination, diff, role, signals, source, ReconcileError, DESTINATION_CONCURRENCY};
+use super::{
+    batch, destination, diff, role, signals, source, ReconcileError, DESTINATION_CONCURRENCY,
+};
 use crate::aws::{Account, Connector};
 use crate::plan::{KeyRef, KeyStatement, Keys, Plan, Resolved};
 use crate::spec::{Destination, Spec};
@@ -76,6 +78,12 @@ pub struct Facts {
 }
 
 impl Facts {
+    /// `r` with what the checks found that the plan names besides keys.
+    pub fn resolve(&self, mut r: Resolved) -> Resolved {
+        r.report_key = self.source.report_key.clone();
+        r
+    }
+
     /// The keys the plan names: those that exist, and those Create makes.
     pub fn keys(&self) -> Keys {
         Keys {
@@ -127,14 +135,15 @@ pub async fn apply(
 ) -> Result<Plan, ReconcileError> {
     let dests = connect_destinations(conn, spec).await?;
     let facts = check_all(src, spec, &resolved, &dests).await?;
-    let desired = Plan::build(spec, resolved, &facts.keys())?;
+    let desired = Plan::build(spec, facts.resolve(resolved), &facts.keys())?;
 
     let written = Written::new();
     let role_ready = Gate::new();
     let bucket_ready: Vec<Gate> = facts.destinations.iter().map(|_| Gate::new()).collect();
     let source_side = async {
         let role = async {
-            role::ensure_role(src, &desired.resolved, &desired.trust_policy).await?;
+            let replication_role = role::ensure_role(src, &desired.resolved, &desired.trust_policy);
+            futures::try_join!(replication_role, batch::ensure_role(src, &desired))?;
             role_ready.open();
             Ok(())
         };
@@ -227,7 +236,12 @@ async fn grant(
         written.mark();
         Ok(())
     };
-    futures::try_join!(role_policy, source_key, keys)?;
+    futures::try_join!(
+        role_policy,
+        source_key,
+        keys,
+        batch::ensure_policy(src, plan)
+    )?;
     Ok(())
 }
 

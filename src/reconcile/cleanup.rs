@@ -5,7 +5,7 @@
 use super::apply::{bounded, connect_destination};
 use super::diff::{self, Removed};
 use super::statements::{edit_bucket_policy, edit_key_policy, Edit};
-use super::{keys, role, signals, ReconcileError};
+use super::{batch, keys, role, signals, ReconcileError};
 use crate::aws::{Account, Connector, ErrorKind};
 use crate::plan::names::{destination_key_alias, source_key_alias};
 use crate::plan::{Owner, Plan, Record, Resolved};
@@ -59,6 +59,8 @@ pub async fn cleanup(
         )
     }));
     futures::try_join!(source_side, dest_side)?;
+    let batch_role = crate::plan::names::batch_role_name(&resolved.source_bucket);
+    role::delete_role(&src, &batch_role, physical_id).await?;
     role::delete_role(&src, &resolved.role_name, physical_id).await
 }
 
@@ -226,7 +228,8 @@ async fn remove_destination(
 
 /// Update: removes what `old` provisioned that `plan` (built from the new properties, same
 /// physical resource) no longer has: statements on dropped destination buckets and keys, the
-/// statement on a replaced source key, and a renamed role.
+/// statement on a replaced source key, a renamed role, and the batch role once no destination
+/// replicates existing objects.
 pub async fn cleanup_removed(
     conn: &Connector,
     old: &Spec,
@@ -269,6 +272,9 @@ pub async fn cleanup_removed(
             .unwrap_or_else(|| crate::plan::names::default_role_name(&old.source.bucket));
         if old_role != r.role_name {
             role::delete_role(src, &old_role, &r.physical_id).await?;
+        }
+        if plan.batch.is_none() && old.replicates_existing_objects() {
+            batch::remove_role(src, r).await?;
         }
         signals::remove_dropped(src, old, plan, deadline).await
     };

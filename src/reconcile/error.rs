@@ -84,6 +84,12 @@ pub enum ReconcileError {
         region: String,
         kind: &'static str,
     },
+    #[error("BatchReplication.ReportBucket {bucket} is in region {actual}, but the S3 Batch Replication jobs run in the source region {expected} and write their reports and manifests there; name a bucket in {expected}, or leave ReportBucket out to use the source bucket")]
+    ReportBucketElsewhere {
+        bucket: String,
+        actual: String,
+        expected: String,
+    },
     #[error("{what} could not be read: {why}")]
     LiveStateUnreadable { what: String, why: String },
     #[error("{0} did not finish before the deadline; the step that was running is named in the log. Update the stack again to resume")]

@@ -4,6 +4,7 @@
 //! never finished: what is already gone counts as removed.
 
 mod apply;
+mod batch;
 mod bucket;
 mod cleanup;
 mod destination;
@@ -20,6 +21,7 @@ mod statements;
 pub use apply::{
     apply, check_all, connect_destination, connect_destinations, resolve_source, Facts,
 };
+pub use batch::{jobs_of, start_jobs};
 pub use cleanup::{cleanup, cleanup_removed};
 pub use destination::DestinationFacts;
 pub use error::ReconcileError;

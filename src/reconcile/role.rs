@@ -4,37 +4,63 @@ use serde_json::Value;
 
 use super::{diff, ReconcileError};
 use crate::aws::Account;
-use crate::plan::names::{tags, ROLE_PATH, ROLE_POLICY_NAME};
+use crate::plan::names::{tags, BATCH_ROLE_POLICY_NAME, ROLE_PATH, ROLE_POLICY_NAME};
 use crate::plan::{Plan, Record, Resolved};
 
-/// Creates the role or brings its trust policy, permissions boundary and tags (ownership, the
-/// record of what Delete must undo) to the plan. A role with this name that this provider did
-/// not create is refused.
+/// A role this provider creates in the source account, as the plan wants it.
+pub struct DesiredRole<'a> {
+    pub name: &'a str,
+    pub description: String,
+    pub trust: &'a Value,
+    pub tags: Vec<(&'static str, String)>,
+    pub boundary: Option<&'a str>,
+}
+
+impl<'a> DesiredRole<'a> {
+    /// The replication role of `r`.
+    pub fn replication(r: &'a Resolved, trust: &'a Value) -> Self {
+        Self {
+            name: &r.role_name,
+            description: format!(
+                "S3 replication from {} (managed by the Custom::S3Replication provider)",
+                r.source_bucket
+            ),
+            trust,
+            tags: r.role_tags(),
+            boundary: r.permissions_boundary.as_deref(),
+        }
+    }
+}
+
+/// Creates the replication role or brings it to the plan (see [`ensure_desired`]).
 pub async fn ensure_role(
     acct: &Account,
     r: &Resolved,
     trust: &Value,
 ) -> Result<(), ReconcileError> {
-    let trust_text = trust.to_string();
-    let desired = r.role_tags();
-    let Some(role) = acct.role(&r.role_name).await? else {
-        let description = format!(
-            "S3 replication from {} (managed by the Custom::S3Replication provider)",
-            r.source_bucket
-        );
-        let role_tags: Vec<(&str, &str)> = desired.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    ensure_desired(acct, &DesiredRole::replication(r, trust)).await
+}
+
+/// Creates the role or brings its trust policy, permissions boundary and tags (ownership, the
+/// record of what Delete must undo) to `want`. A role with this name that this provider did
+/// not create is refused.
+pub async fn ensure_desired(acct: &Account, want: &DesiredRole<'_>) -> Result<(), ReconcileError> {
+    let trust_text = want.trust.to_string();
+    let Some(role) = acct.role(want.name).await? else {
+        let role_tags: Vec<(&str, &str)> =
+            want.tags.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let created = acct.create_role(
-            &r.role_name,
+            want.name,
             ROLE_PATH,
             &trust_text,
-            &description,
+            &want.description,
             &role_tags,
-            r.permissions_boundary.as_deref(),
+            want.boundary,
         );
         return match created.await {
             // A duplicate delivery of the same request created it a moment ago: converge it.
             Err(e) if e.is(crate::aws::Code::EntityAlreadyExists) => {
-                Box::pin(ensure_role(acct, r, trust)).await
+                Box::pin(ensure_desired(acct, want)).await
             }
             other => other.map(drop).map_err(Into::into),
         };
@@ -45,18 +71,17 @@ pub async fn ensure_role(
             account: acct.id.to_string(),
         });
     }
-    if let Some(boundary) = r.permissions_boundary.as_deref() {
+    if let Some(boundary) = want.boundary {
         if diff::boundary(role.permissions_boundary.as_deref(), boundary).changes() {
-            acct.put_permissions_boundary(&r.role_name, boundary)
-                .await?;
+            acct.put_permissions_boundary(want.name, boundary).await?;
         }
     }
-    if diff::document(Some(&role.trust_policy), trust).changes() {
-        acct.update_trust_policy(&r.role_name, &trust_text).await?;
+    if diff::document(Some(&role.trust_policy), want.trust).changes() {
+        acct.update_trust_policy(want.name, &trust_text).await?;
     }
-    let retag = diff::role_tags(|k| role.tag(k), &desired);
+    let retag = diff::role_tags(|k| role.tag(k), &want.tags);
     if !retag.is_empty() {
-        acct.tag_role(&r.role_name, &retag).await?;
+        acct.tag_role(want.name, &retag).await?;
     }
     Ok(())
 }
@@ -89,15 +114,24 @@ pub fn check_owner(
     }
 }
 
-/// Puts the inline policy if it differs from the plan.
+/// Puts the replication role's inline policy if it differs from the plan.
 pub async fn ensure_role_policy(acct: &Account, plan: &Plan) -> Result<(), ReconcileError> {
     let name = &plan.resolved.role_name;
-    let current = acct.role_policy(name, ROLE_POLICY_NAME).await?;
-    if !diff::document(current.as_deref(), &plan.role_policy).changes() {
+    ensure_inline_policy(acct, name, ROLE_POLICY_NAME, &plan.role_policy).await
+}
+
+/// Puts the inline policy `policy` of role `role` if it differs from `doc`.
+pub async fn ensure_inline_policy(
+    acct: &Account,
+    role: &str,
+    policy: &str,
+    doc: &Value,
+) -> Result<(), ReconcileError> {
+    let current = acct.role_policy(role, policy).await?;
+    if !diff::document(current.as_deref(), doc).changes() {
         return Ok(());
     }
-    acct.put_role_policy(name, ROLE_POLICY_NAME, &plan.role_policy.to_string())
-        .await?;
+    acct.put_role_policy(role, policy, &doc.to_string()).await?;
     Ok(())
 }
 
@@ -137,7 +171,7 @@ pub async fn delete_role(
         return Ok(());
     }
     for policy in acct.role_policy_names(role_name).await? {
-        if policy == ROLE_POLICY_NAME {
+        if policy == ROLE_POLICY_NAME || policy == BATCH_ROLE_POLICY_NAME {
             acct.delete_role_policy(role_name, &policy).await?;
         }
     }

@@ -15,6 +15,9 @@ pub struct SourceFacts {
     /// The source key, if objects are SSE-KMS: existing (named, discovered, or created
     /// earlier), or the one Create makes.
     pub key: Option<KeyRef>,
+    /// The default SSE-KMS key of `BatchReplication.ReportBucket`, when that is another bucket
+    /// (used only when some destination replicates existing objects).
+    pub report_key: Option<String>,
 }
 
 /// Read-only checks that must pass before anything is changed anywhere.
@@ -86,11 +89,55 @@ pub async fn check(
         }
     };
     // Run to the end, then report in a fixed order: the same answer whichever fails first.
-    let (owner, versioned, key, target) = futures::join!(owner, versioned, key, target);
+    let (owner, versioned, key, target, report_key) = futures::join!(
+        owner,
+        versioned,
+        key,
+        target,
+        check_report_bucket(acct, spec)
+    );
     owner?;
     target?;
-    let (versioned, key) = (versioned?, key?);
-    Ok(SourceFacts { versioned, key })
+    let (versioned, key, report_key) = (versioned?, key?, report_key?);
+    Ok(SourceFacts {
+        versioned,
+        key,
+        report_key,
+    })
+}
+
+/// `BatchReplication.ReportBucket`, when jobs will use it and it is not the source bucket: it
+/// must exist in the source account and region; returns its default SSE-KMS key's ARN.
+async fn check_report_bucket(
+    acct: &Account,
+    spec: &Spec,
+) -> Result<Option<String>, ReconcileError> {
+    let bucket = match &spec.batch.report_bucket {
+        Some(b) if spec.replicates_existing_objects() && b != &spec.source.bucket => b.as_str(),
+        _ => return Ok(None),
+    };
+    match acct.bucket_region(bucket).await? {
+        None => Err(ReconcileError::BucketMissing {
+            bucket: bucket.to_owned(),
+            account: acct.id.to_string(),
+            region: acct.region.to_string(),
+            hint: "; BatchReplication.ReportBucket must be an existing bucket in the source account and region",
+        }),
+        Some(actual) if actual != acct.region.as_str() => {
+            Err(ReconcileError::ReportBucketElsewhere {
+                bucket: bucket.to_owned(),
+                actual,
+                expected: acct.region.to_string(),
+            })
+        }
+        Some(_) => match acct.default_encryption(bucket).await? {
+            Some(enc) if enc.algorithm.is_kms() => {
+                let key = enc.kms_key.unwrap_or_else(|| "alias/aws/s3".to_owned());
+                Ok(acct.describe_key(&key).await?.map(|k| k.arn))
+            }
+            _ => Ok(None),
+        },
+    }
 }
 
 /// The key of the bucket's default SSE-KMS encryption, if it has one.

@@ -383,6 +383,7 @@ async fn a_prepared_source_takes_no_call() {
         key: Some(KeyRef::Existing(
             "arn:aws:kms:eu-west-1:111111111111:key/k".to_owned(),
         )),
+        report_key: None,
     };
     let aws = Stub::new();
     let acct = aws.account();
@@ -393,6 +394,7 @@ async fn a_prepared_source_takes_no_call() {
     let unversioned = source::SourceFacts {
         versioned: false,
         key: None,
+        report_key: None,
     };
     aws.ok("PutBucketVersioning", "");
     let acct = aws.account();

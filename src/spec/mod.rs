@@ -40,13 +40,86 @@ pub struct Spec {
     pub failure_notification: Option<NotificationArn>,
     /// `Alarms`: CloudWatch alarms per rule on failed replication (and, with RTC, latency).
     pub alarms: bool,
+    /// `BatchReplication`: how the jobs of destinations with `ReplicateExistingObjects` run.
+    pub batch: BatchReplication,
 }
 
 impl Spec {
+    /// Whether some destination asks for its existing objects to be replicated (S3 Batch
+    /// Replication), which needs the batch-operations role.
+    pub fn replicates_existing_objects(&self) -> bool {
+        self.destinations
+            .iter()
+            .any(|d| d.replicate_existing_objects)
+    }
+
     /// Whether the rules must publish replication metrics: the failure events and the alarms'
     /// metrics exist only for rules with metrics on.
     pub fn needs_metrics(&self) -> bool {
         self.failure_notification.is_some() || self.alarms
+    }
+}
+
+/// `BatchReplication`: the settings every S3 Batch Replication job of this resource shares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchReplication {
+    /// `ReportBucket`: where completion reports (and generated manifests) go; `None`: the source
+    /// bucket. Must be in the source account and region.
+    pub report_bucket: Option<BucketName>,
+    /// `ReportPrefix`, without a trailing `/` (default `s3-replication-reports`).
+    pub report_prefix: String,
+    /// `ReportScope`: `FailedTasksOnly` (default) or `AllTasks`.
+    pub report_all_tasks: bool,
+    /// `ObjectReplicationStatuses`: which objects the generated manifest lists (default NONE and
+    /// FAILED).
+    pub statuses: Vec<ObjectStatus>,
+}
+
+/// The default `ReportPrefix`.
+pub const DEFAULT_REPORT_PREFIX: &str = "s3-replication-reports";
+
+impl Default for BatchReplication {
+    fn default() -> Self {
+        Self {
+            report_bucket: None,
+            report_prefix: DEFAULT_REPORT_PREFIX.to_owned(),
+            report_all_tasks: false,
+            statuses: vec![ObjectStatus::None, ObjectStatus::Failed],
+        }
+    }
+}
+
+/// An object's replication status, as a Batch Replication manifest filter names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ObjectStatus {
+    /// Never replicated: written before replication was configured.
+    None,
+    Failed,
+    /// Replicated to every destination its rules had when it was written.
+    Completed,
+    /// A replica (written here by another bucket's replication).
+    Replica,
+}
+
+impl ObjectStatus {
+    pub const ALL: [ObjectStatus; 4] = [
+        ObjectStatus::None,
+        ObjectStatus::Failed,
+        ObjectStatus::Completed,
+        ObjectStatus::Replica,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectStatus::None => "NONE",
+            ObjectStatus::Failed => "FAILED",
+            ObjectStatus::Completed => "COMPLETED",
+            ObjectStatus::Replica => "REPLICA",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
     }
 }
 
@@ -136,6 +209,9 @@ pub struct Destination {
     pub replica_modifications: bool,
     /// `None`: true exactly when the destination account differs from the source account.
     pub owner_override: Option<bool>,
+    /// `ReplicateExistingObjects`: start an S3 Batch Replication job for this destination when
+    /// it is added (or the flag turned on), so objects written before it get replicated too.
+    pub replicate_existing_objects: bool,
 }
 
 impl Destination {

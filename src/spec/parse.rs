@@ -71,6 +71,7 @@ pub fn parse(properties: &Value) -> Result<Spec, SpecErrors> {
         .filter(|s| !s.is_empty())
         .and_then(|a| checked(&mut f, "FailureNotification", NotificationArn::parse(&a)));
     let alarms = f.boolean("Alarms").unwrap_or(false);
+    let batch = parse_batch(&mut f);
     let destinations = parse_destinations(&mut f);
     // CloudFormation validates it before it invokes the function; checked again so that a
     // hand-written event (`bootstrap invoke`, `plan`) with a nonsensical value is refused,
@@ -98,9 +99,67 @@ pub fn parse(properties: &Value) -> Result<Spec, SpecErrors> {
             verify,
             failure_notification,
             alarms,
+            batch,
         }),
         _ => Err(SpecErrors(errors)),
     }
+}
+
+/// `BatchReplication`: report place and scope, and which objects the jobs replicate.
+fn parse_batch(f: &mut Fields) -> BatchReplication {
+    let mut batch = BatchReplication::default();
+    let Some(map) = f.object("BatchReplication") else {
+        return batch;
+    };
+    let mut b = Fields::new(f.path("BatchReplication"), map, f.errors);
+    batch.report_bucket = b
+        .string("ReportBucket")
+        .filter(|s| !s.is_empty())
+        .and_then(|s| checked(&mut b, "ReportBucket", BucketName::parse(&s)));
+    if let Some(prefix) = b.string("ReportPrefix") {
+        let trimmed = prefix.trim_end_matches('/');
+        if trimmed.is_empty() || trimmed.len() > 512 || trimmed.starts_with('/') {
+            b.error(
+                "ReportPrefix",
+                format!("{prefix:?} must be 1 to 512 characters, not starting with '/'"),
+            );
+        }
+        batch.report_prefix = trimmed.to_owned();
+    }
+    match b.string("ReportScope").as_deref() {
+        None | Some("FailedTasksOnly") => {}
+        Some("AllTasks") => batch.report_all_tasks = true,
+        Some(other) => b.error(
+            "ReportScope",
+            format!("must be FailedTasksOnly or AllTasks, got {other:?}"),
+        ),
+    }
+    if let Some(list) = b.array("ObjectReplicationStatuses") {
+        let mut statuses = Vec::new();
+        for item in list {
+            match item.as_str().and_then(ObjectStatus::from_name) {
+                Some(s) if !statuses.contains(&s) => statuses.push(s),
+                Some(_) => {}
+                None => b.error(
+                    "ObjectReplicationStatuses",
+                    format!(
+                        "{} is not a replication status; use NONE, FAILED, COMPLETED or REPLICA",
+                        super::fields::show(item)
+                    ),
+                ),
+            }
+        }
+        if list.is_empty() {
+            b.error(
+                "ObjectReplicationStatuses",
+                "must list at least one status (default: [NONE, FAILED])",
+            );
+        }
+        statuses.sort();
+        batch.statuses = statuses;
+    }
+    b.finish(&[]);
+    batch
 }
 
 fn parse_source(f: &mut Fields) -> Option<Source> {

@@ -377,3 +377,79 @@ fn failure_notification_must_be_a_standard_topic_or_queue_beside_the_source() {
     );
     assert!(m.contains("must be a string"), "{m}");
 }
+
+#[test]
+fn batch_replication_defaults_and_settings() {
+    let s = parse(&props(json!({}))).unwrap();
+    assert!(!s.replicates_existing_objects());
+    assert_eq!(s.batch, BatchReplication::default());
+    assert_eq!(s.batch.statuses, [ObjectStatus::None, ObjectStatus::Failed]);
+    assert_eq!(s.batch.report_prefix, "s3-replication-reports");
+    let s = parse(&props(json!({
+        "Destinations": [{"Bucket": "dst-bucket", "AccountId": "222222222222", "Region": "us-west-2", "ReplicateExistingObjects": "true"}],
+        "BatchReplication": {"ReportBucket": "reports", "ReportPrefix": "backfill/", "ReportScope": "AllTasks", "ObjectReplicationStatuses": ["FAILED", "NONE", "COMPLETED", "NONE"]}
+    })))
+    .unwrap();
+    assert!(s.replicates_existing_objects());
+    assert_eq!(s.batch.report_bucket.unwrap().as_str(), "reports");
+    assert_eq!(s.batch.report_prefix, "backfill");
+    assert!(s.batch.report_all_tasks);
+    assert_eq!(
+        s.batch.statuses,
+        [
+            ObjectStatus::None,
+            ObjectStatus::Failed,
+            ObjectStatus::Completed
+        ]
+    );
+}
+
+#[test]
+fn bad_batch_replication_settings_are_refused_by_name() {
+    let bad = |b: Value, property: &str| error_for(props(json!({"BatchReplication": b})), property);
+    assert!(bad(
+        json!({"ReportScope": "Some"}),
+        "BatchReplication.ReportScope"
+    )
+    .contains("AllTasks"));
+    assert!(bad(
+        json!({"ObjectReplicationStatuses": ["PENDING"]}),
+        "BatchReplication.ObjectReplicationStatuses"
+    )
+    .contains("NONE"));
+    assert!(bad(
+        json!({"ObjectReplicationStatuses": []}),
+        "BatchReplication.ObjectReplicationStatuses"
+    )
+    .contains("at least one"));
+    assert!(bad(
+        json!({"ObjectReplicationStatuses": "NONE"}),
+        "BatchReplication.ObjectReplicationStatuses"
+    )
+    .contains("list"));
+    assert!(bad(
+        json!({"ReportPrefix": "/abs"}),
+        "BatchReplication.ReportPrefix"
+    )
+    .contains("'/'"));
+    assert!(bad(
+        json!({"ReportPrefix": "/"}),
+        "BatchReplication.ReportPrefix"
+    )
+    .contains("1 to 512"));
+    assert!(bad(
+        json!({"ReportBucket": "Not_A_Bucket"}),
+        "BatchReplication.ReportBucket"
+    )
+    .contains("Not_A_Bucket"));
+    assert!(bad(json!({"Report": "x"}), "BatchReplication").contains("unknown property"));
+    assert!(error_for(
+        props(json!({"BatchReplication": "yes"})),
+        "BatchReplication"
+    )
+    .contains("object"));
+    let flag = props(
+        json!({"Destinations": [{"Bucket": "dst-bucket", "AccountId": "222222222222", "Region": "us-west-2", "ReplicateExistingObjects": "maybe"}]}),
+    );
+    assert!(!error_for(flag, "Destinations[0].ReplicateExistingObjects").is_empty());
+}

@@ -15,6 +15,7 @@
 //! state) and `bucket_settings` (versioning, Requester Pays, Object Lock).
 
 mod access;
+mod batch;
 mod bucket_settings;
 mod checker;
 mod encryption;
@@ -28,10 +29,11 @@ mod trust;
 pub use checker::{via_s3, PROBE_KEY};
 pub use finding::{Finding, Status};
 pub use snapshot::{
-    DestinationBucket, FailureNotification, Key, NamedPolicy, ReplicationRole, RuleAlarm, Signals,
-    Snapshot, SourceBucket, Versioning,
+    BatchJob, DestinationBucket, FailureNotification, Key, NamedPolicy, ReplicationRole, RuleAlarm,
+    Signals, Snapshot, SourceBucket, Versioning,
 };
 
+use batch::existing_objects;
 use bucket_settings::{object_lock, requester_pays, versioning};
 use checker::Checker;
 use encryption::{key_missing, key_usable};
@@ -122,6 +124,13 @@ pub fn check(s: &Snapshot) -> Vec<Finding> {
         out.push(object_lock(&format!("{p}.object-lock"), &s.source, d, &arn));
         if !s.signals.alarms.is_empty() {
             out.push(cx.alarm(&p, d));
+        }
+        if let Some(job) = s.batch_jobs.iter().find(|j| j.rule_id == d.rule_id) {
+            out.push(existing_objects(
+                &format!("{p}.existing-objects"),
+                &s.source,
+                job,
+            ));
         }
     }
     for (i, n) in s.signals.notifications.iter().enumerate() {

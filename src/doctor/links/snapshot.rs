@@ -153,6 +153,21 @@ pub struct Signals {
     pub alarms: Vec<RuleAlarm>,
 }
 
+/// The latest S3 Batch Replication job the provider started for one rule's destination
+/// (`ReplicateExistingObjects`), as DescribeJob reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchJob {
+    pub rule_id: String,
+    pub job_id: String,
+    /// `Active`, `Complete`, `Failed`, … as S3 names it.
+    pub status: String,
+    pub total: i64,
+    pub succeeded: i64,
+    pub failed: i64,
+    #[serde(default)]
+    pub failure_reasons: Vec<String>,
+}
+
 /// Everything the doctor reads: plain data, as the AWS APIs report it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -163,6 +178,8 @@ pub struct Snapshot {
     pub destinations: Vec<DestinationBucket>,
     #[serde(default)]
     pub signals: Signals,
+    #[serde(default)]
+    pub batch_jobs: Vec<BatchJob>,
 }
 
 fn default_partition() -> String {

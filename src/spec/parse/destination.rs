@@ -2,7 +2,7 @@
 //!
 //! Fields are read in a fixed order (bucket, account, region, role, external id, CreateBucket,
 //! key, storage class, rule id, priority, prefix, tags, delete markers, RTC, metrics, replica
-//! modifications, owner override), then the checks that relate fields; errors are reported in
+//! modifications, owner override, existing objects), then the checks that relate fields; errors are reported in
 //! that order. An invalid `KmsKeyArn` or `StorageClass` stops reading the destination, so the
 //! fields after it are reported as unknown too.
 
@@ -81,6 +81,7 @@ fn parse_destination(d: &mut Fields) -> Option<Destination> {
     let metrics = parse_metrics(d, rtc);
     let replica_modifications = d.boolean("ReplicaModifications").unwrap_or(false);
     let owner_override = d.boolean("OwnerOverride");
+    let replicate_existing_objects = d.boolean("ReplicateExistingObjects").unwrap_or(false);
     check_key_location(d, &kms_key, &location);
     let (bucket, account, region) = (location.bucket?, location.account?, location.region?);
     check_role_account(d, role_arn.as_ref(), &account);
@@ -102,6 +103,7 @@ fn parse_destination(d: &mut Fields) -> Option<Destination> {
         metrics,
         replica_modifications,
         owner_override,
+        replicate_existing_objects,
     })
 }
 
