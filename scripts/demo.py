@@ -55,6 +55,9 @@ INVOKE_TIMEOUT = 240  # seconds; the provider's own budget is set lower
 # --------------------------------------------------------------------------
 
 
+# Objects in the source bucket before replication is configured.
+EXISTING_OBJECTS = ["logs/2026-11-30.log", "reports/q3.csv"]
+
 class Style:
     def __init__(self, enabled: bool):
         self.enabled = enabled
@@ -252,6 +255,11 @@ class Demo:
         field("destination B", f"{self.bucket_b} · account {ACCOUNT_B} · {REGION_B} · versioning on")
         field("existing key B", self.key_b)
         field("failure topic", f"{self.topic} · SNS's default policy")
+        # Objects written before any replication: only a Batch Replication job copies them.
+        s3 = w.cloud.client("s3", SOURCE_ACCOUNT, SOURCE_REGION)
+        for key in EXISTING_OBJECTS:
+            s3.put_object(Bucket=self.source_bucket, Key=key, Body=b"written before replication")
+        field("existing objects", ", ".join(EXISTING_OBJECTS))
 
     # ---- properties
 
@@ -288,6 +296,8 @@ class Demo:
             "Metrics": "true",
             "ReplicaModifications": "true",
             "OwnerOverride": "true",
+            # Copy what the source held before replication (an S3 Batch Replication job).
+            "ReplicateExistingObjects": "true",
         }
 
     def dest_b(self) -> dict[str, Any]:
@@ -303,6 +313,7 @@ class Demo:
             "Priority": "2",
             "Prefix": "logs/",
             "DeleteMarkerReplication": "false",
+            "ReplicateExistingObjects": "true",
         }
 
     # ---- invoking the provider
@@ -572,6 +583,19 @@ class Demo:
 
     # ---- expectations per step
 
+    def check_existing_objects(self, c: Checks, data: dict, label: str, bucket: str, account: str, region: str, want: list[str], index: int) -> None:
+        """The destination's Batch Replication job started and copied the objects it predates."""
+        ids = (data.get("BatchReplicationJobIds") or "").split(",")
+        job = ids[index] if index < len(ids) else ""
+        s3 = self.world.cloud.client("s3", account, region)
+        listed = s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+        keys = sorted(o["Key"] for o in listed if o["Key"] in EXISTING_OBJECTS)
+        section(f"Existing objects in {label} ({bucket})")
+        field("batch replication job", job or "none")
+        field("objects from before replication", ", ".join(keys) or "none")
+        c.check(bool(job), f"a Batch Replication job was started for {label} (Data.BatchReplicationJobIds)", data.get("BatchReplicationJobIds", ""))
+        c.check(keys == sorted(want), f"{label} holds the objects written before replication: {', '.join(want)}", ", ".join(keys))
+
     def rules_by_bucket(self, facts: dict[str, Any]) -> dict[str, dict]:
         stored = facts.get("stored") or facts.get("replication") or {}
         return {r.get("Destination", {}).get("Bucket"): r for r in stored.get("Rules", [])}
@@ -675,6 +699,7 @@ class Demo:
         if key_a:
             self.known_keys[key_a] = "destination A, created"
         self.check_signals(c, facts, [("backup-a", True)])
+        self.check_existing_objects(c, data1, "destination A", self.bucket_a, ACCOUNT_A, REGION_A, EXISTING_OBJECTS, 0)
         src_key = data1.get("SourceKmsKeyArn")
         if src_key in self.known_keys:
             self.known_keys[src_key] = "source, created"
@@ -698,6 +723,9 @@ class Demo:
         c.check(data2.get("SourceKmsKeyArn") == data1.get("SourceKmsKeyArn"), "source key unchanged")
         c.check(data2.get("ReplicationRoleArn") == role_arn, "replication role unchanged")
         self.check_signals(c, facts, [("backup-a", True), ("backup-b-logs", False)])
+        # B joins after A replicated them (COMPLETED): its job lists those too, under logs/.
+        self.check_existing_objects(c, data2, "destination B", self.bucket_b, ACCOUNT_B, REGION_B, [k for k in EXISTING_OBJECTS if k.startswith("logs/")], 1)
+        c.check(as_list(data2.get("BatchReplicationJobIds"))[:1] == as_list(data1.get("BatchReplicationJobIds"))[:1], "A's job is not started again (same job id)", str(data2.get("BatchReplicationJobIds")))
         self.finish_step(c)
 
         # 3. Update: remove A

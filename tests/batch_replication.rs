@@ -86,7 +86,7 @@ async fn existing_objects_are_replicated_once_per_destination_and_jobs_outlive_d
         .collect();
     assert_eq!(data, ["logs/a", "logs/b", "other/c"]);
     // The batch role: trusted by S3 Batch Operations for this account's jobs only.
-    let batch_role = format!("s3-replication-batch-{src}");
+    let batch_role = format!("s3-batch-replication-{src}");
     assert!(h.emu.role_exists(SRC, &batch_role).await);
     let policies = h.emu.role_inline_policies(SRC, &batch_role).await;
     let policy = &policies["s3-batch-replication"];

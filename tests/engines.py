@@ -255,7 +255,7 @@ class Engines:
         check(role_name == f"S3ReplicationProvider-{SOURCE_REGION}", f"execution role {role_name}")
         role = self.world.role_info(SOURCE_ACCOUNT, role_name)
         check(role is not None, f"execution role {role_name} missing")
-        check(sorted(role["InlinePolicies"]) == ["assume-roles", "failure-signals", "kms-keys", "logs", "replication-roles", "source-buckets"], f"role policies {sorted(role['InlinePolicies'])}")
+        check(sorted(role["InlinePolicies"]) == ["assume-roles", "batch-replication", "failure-signals", "kms-keys", "logs", "replication-roles", "source-buckets"], f"role policies {sorted(role['InlinePolicies'])}")
         write_roles = next(
             s for s in role["InlinePolicies"]["replication-roles"]["Statement"] if s.get("Sid") == "WriteBoundedReplicationRoles"
         )

@@ -353,6 +353,63 @@ fn legitimate_calls(dest_account: &str) -> Vec<Legit> {
         legit(Source, "iam:PassRole", role, Identity)
             .with("iam:PassedToService", "s3.amazonaws.com"),
     );
+    // ReplicateExistingObjects: the batch role (created, bounded, tagged and removed like the
+    // replication role, passed to S3 Batch Operations only), its jobs, and a report bucket
+    // other than the source (its location, its default encryption and key).
+    let batch_role =
+        "arn:aws:iam::111111111111:role/s3-replication/batch/s3-batch-replication-app-data";
+    for action in [
+        "iam:CreateRole",
+        "iam:PutRolePolicy",
+        "iam:PutRolePermissionsBoundary",
+    ] {
+        out.push(
+            legit(Source, action, batch_role, Identity).with("iam:PermissionsBoundary", BOUNDARY),
+        );
+    }
+    out.push(
+        legit(Source, "iam:UpdateAssumeRolePolicy", batch_role, Identity)
+            .with("iam:ResourceTag/s3-replication:managed", "true")
+            .with("aws:ResourceTag/s3-replication:managed", "true"),
+    );
+    for action in [
+        "iam:GetRole",
+        "iam:DeleteRole",
+        "iam:DeleteRolePolicy",
+        "iam:GetRolePolicy",
+        "iam:ListRolePolicies",
+        "iam:TagRole",
+    ] {
+        out.push(legit(Source, action, batch_role, Identity));
+    }
+    out.push(
+        legit(Source, "iam:PassRole", batch_role, Identity)
+            .with("iam:PassedToService", "batchoperations.s3.amazonaws.com"),
+    );
+    for action in ["s3:CreateJob", "s3:ListJobs"] {
+        out.push(legit(Source, action, "*", Identity));
+    }
+    // In the source region, which need not be the function's.
+    for region in [REGION, "us-west-2"] {
+        out.push(legit(
+            Source,
+            "s3:DescribeJob",
+            &format!("arn:aws:s3:{region}:{SRC}:job/6f7c1e2a-0b1d-4c5e-9f00-123456789abc"),
+            Identity,
+        ));
+    }
+    for action in ["s3:GetBucketLocation", "s3:GetEncryptionConfiguration"] {
+        out.push(
+            legit(Source, action, "arn:aws:s3:::app-reports", Identity)
+                .with("s3:ResourceAccount", SRC),
+        );
+    }
+    out.push(legit(
+        Source,
+        "kms:DescribeKey",
+        &key_arn(SRC, "report-bucket-default"),
+        AnyKey,
+    ));
     out.push(legit(Source, "iam:GetPolicy", BOUNDARY, Identity));
     out.push(legit(Source, "iam:GetPolicyVersion", BOUNDARY, Identity));
     out.push(legit(
@@ -506,6 +563,22 @@ fn every_role_the_templates_create_fits_iams_inline_policy_limit() {
         );
         // Room left for what the next feature adds.
         eprintln!("{name}: {size} of {LIMIT} characters");
+    }
+}
+
+/// IAM refuses a managed policy (the boundary) over 6,144 characters (whitespace not counted).
+#[test]
+fn the_boundary_fits_iams_managed_policy_limit() {
+    const LIMIT: usize = 6_144;
+    for (name, params) in source_sets() {
+        let size = boundary(&deploy("source-account", SRC, &params))
+            .to_string()
+            .len();
+        assert!(
+            size <= LIMIT,
+            "{name}: boundary of {size} characters > {LIMIT}"
+        );
+        eprintln!("{name}: boundary {size} of {LIMIT} characters");
     }
 }
 
@@ -979,6 +1052,374 @@ fn the_function_can_only_mint_bounded_replication_roles() {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// S3 Batch Replication (ReplicateExistingObjects)
+// ---------------------------------------------------------------------------------------------
+
+/// The batch role of source bucket `app-data`, as the provider names it.
+const BATCH_ROLE: &str =
+    "arn:aws:iam::111111111111:role/s3-replication/batch/s3-batch-replication-app-data";
+const BATCH_SERVICE: &str = "batchoperations.s3.amazonaws.com";
+
+/// Condition keys of a request, by name.
+type Keys<'a> = Vec<(&'a str, &'a str)>;
+
+/// What `principal` may do under the boundary `b` alone (the most any policy written to a
+/// provider role can give it).
+fn under_boundary(
+    b: &Value,
+    principal: &str,
+    action: &str,
+    resource: &str,
+    keys: &[(&str, &str)],
+) -> Decision {
+    evaluate(
+        b,
+        "boundary",
+        PolicyKind::Identity,
+        &req(principal, action, resource, ctx(principal, keys)),
+    )
+    .decision()
+}
+
+/// What S3 Batch Operations does as the batch role (its inline policy, written by the
+/// provider): the boundary must allow all of it, with the default `ReportPrefix`, in the source
+/// bucket and in another `ReportBucket` of the account.
+#[test]
+fn the_boundary_lets_the_batch_role_do_its_job() {
+    for (name, params) in source_sets() {
+        let b = boundary(&deploy("source-account", SRC, &params));
+        let own = [("s3:ResourceAccount", SRC)];
+        let mut calls: Vec<(&str, String, Keys)> = vec![
+            (
+                "s3:InitiateReplication",
+                "arn:aws:s3:::app-data/2026/ledger.csv".into(),
+                own.to_vec(),
+            ),
+            (
+                "s3:GetReplicationConfiguration",
+                "arn:aws:s3:::app-data".into(),
+                own.to_vec(),
+            ),
+            (
+                "s3:PutInventoryConfiguration",
+                "arn:aws:s3:::app-data".into(),
+                own.to_vec(),
+            ),
+        ];
+        for bucket in ["app-data", "app-reports"] {
+            for object in [
+                "s3-replication-reports/job-6f7c1e2a/manifest.json",
+                "s3-replication-reports/job-6f7c1e2a/results/0.csv",
+            ] {
+                for action in ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"] {
+                    calls.push((
+                        action,
+                        format!("arn:aws:s3:::{bucket}/{object}"),
+                        own.to_vec(),
+                    ));
+                }
+            }
+        }
+        for action in ["kms:GenerateDataKey", "kms:Decrypt"] {
+            calls.push((
+                action,
+                key_arn(SRC, "report-bucket-default"),
+                vec![("kms:ViaService", "s3.eu-west-1.amazonaws.com")],
+            ));
+        }
+        for (action, resource, keys) in calls {
+            assert_allowed(
+                &format!("{name}: the boundary refuses the batch role {action} on {resource}"),
+                under_boundary(&b, BATCH_ROLE, action, &resource, &keys),
+            );
+        }
+    }
+}
+
+#[test]
+fn batch_roles_go_only_to_batch_operations_and_write_only_under_the_report_pattern() {
+    for (name, params) in source_sets() {
+        let d = deploy("source-account", SRC, &params);
+        let role = Role::of(&d, "FunctionRole");
+        let pass = |target: &str, service: Option<&str>| {
+            let keys: Vec<(&str, &str)> = service
+                .map(|s| ("iam:PassedToService", s))
+                .into_iter()
+                .collect();
+            by_identity(
+                &role,
+                &req(
+                    FUNCTION_ROLE,
+                    "iam:PassRole",
+                    target,
+                    ctx(FUNCTION_ROLE, &keys),
+                ),
+            )
+        };
+        let replication_role =
+            "arn:aws:iam::111111111111:role/s3-replication/s3-replication-app-data";
+        // A replication role is not a batch role; a batch role is for nothing but Batch
+        // Operations (not even S3 replication, which would run it as a replication role).
+        assert_refused(
+            &format!("{name}: a replication role passed to Batch Operations"),
+            pass(replication_role, Some(BATCH_SERVICE)),
+        );
+        for service in [
+            Some("s3.amazonaws.com"),
+            Some("lambda.amazonaws.com"),
+            Some("ec2.amazonaws.com"),
+            None,
+        ] {
+            assert_refused(
+                &format!("{name}: the batch role passed to {service:?}"),
+                pass(BATCH_ROLE, service),
+            );
+        }
+        // Roles that are not the provider's, whatever their name.
+        for other in [
+            "arn:aws:iam::111111111111:role/Admin",
+            "arn:aws:iam::111111111111:role/s3-batch-replication-app-data",
+            "arn:aws:iam::111111111111:role/ops/s3-batch-replication-app-data",
+            "arn:aws:iam::111111111111:role/s3-replication/nested/Admin",
+            "arn:aws:iam::999999999999:role/s3-replication/batch/s3-batch-replication-app-data",
+        ] {
+            assert_refused(
+                &format!("{name}: {other} passed to Batch Operations"),
+                pass(other, Some(BATCH_SERVICE)),
+            );
+        }
+        assert_allowed(
+            &format!("{name}: the batch role passed to Batch Operations"),
+            pass(BATCH_ROLE, Some(BATCH_SERVICE)),
+        );
+        assert_allowed(
+            &format!("{name}: the replication role passed to S3"),
+            pass(replication_role, Some("s3.amazonaws.com")),
+        );
+        // Jobs: only this account's are read, and none is changed (cancelled, reprioritised,
+        // retagged) or other S3 Control settings touched.
+        for (action, resource) in [
+            (
+                "s3:DescribeJob",
+                format!("arn:aws:s3:{REGION}:{OTHER_MEMBER}:job/j1"),
+            ),
+            (
+                "s3:DescribeJob",
+                format!("arn:aws:s3:{REGION}:{ACCT_B}:job/j1"),
+            ),
+            (
+                "s3:UpdateJobStatus",
+                format!("arn:aws:s3:{REGION}:{SRC}:job/j1"),
+            ),
+            (
+                "s3:UpdateJobPriority",
+                format!("arn:aws:s3:{REGION}:{SRC}:job/j1"),
+            ),
+            (
+                "s3:PutJobTagging",
+                format!("arn:aws:s3:{REGION}:{SRC}:job/j1"),
+            ),
+            (
+                "s3:DeleteJobTagging",
+                format!("arn:aws:s3:{REGION}:{SRC}:job/j1"),
+            ),
+            ("s3:PutAccountPublicAccessBlock", "*".to_owned()),
+            (
+                "s3:PutInventoryConfiguration",
+                "arn:aws:s3:::app-data".to_owned(),
+            ),
+            (
+                "s3:InitiateReplication",
+                "arn:aws:s3:::app-data/x".to_owned(),
+            ),
+            (
+                "s3:GetObject",
+                "arn:aws:s3:::app-data/s3-replication-reports/job-1/manifest.json".to_owned(),
+            ),
+        ] {
+            let r = req(
+                FUNCTION_ROLE,
+                action,
+                &resource,
+                ctx(FUNCTION_ROLE, &[("s3:ResourceAccount", SRC)]),
+            );
+            assert_refused(
+                &format!("{name}: the function {action} on {resource}"),
+                by_identity(&role, &r),
+            );
+        }
+
+        // The boundary: report objects only under the pattern, only in this account; the
+        // batch role's source actions only on this account's buckets.
+        let b = boundary(&d);
+        for (action, resource, account) in [
+            ("s3:PutObject", "arn:aws:s3:::app-data/2026/ledger.csv", SRC),
+            (
+                "s3:PutObject",
+                "arn:aws:s3:::app-data/s3-replication-reportsX/a",
+                SRC,
+            ),
+            (
+                "s3:PutObject",
+                "arn:aws:s3:::app-data/s3-replication-reports",
+                SRC,
+            ),
+            (
+                "s3:PutObject",
+                "arn:aws:s3:::app-data/reports/s3-replication-report",
+                SRC,
+            ),
+            ("s3:GetObject", "arn:aws:s3:::app-data/2026/ledger.csv", SRC),
+            (
+                "s3:GetObjectVersion",
+                "arn:aws:s3:::app-data/2026/ledger.csv",
+                SRC,
+            ),
+            (
+                "s3:DeleteObjectVersion",
+                "arn:aws:s3:::app-data/s3-replication-reports/a",
+                SRC,
+            ),
+            (
+                "s3:DeleteObject",
+                "arn:aws:s3:::app-data/s3-replication-reports/a",
+                SRC,
+            ),
+            (
+                "s3:PutObjectAcl",
+                "arn:aws:s3:::app-data/s3-replication-reports/a",
+                SRC,
+            ),
+            (
+                "s3:PutObject",
+                "arn:aws:s3:::exfil/s3-replication-reports/a",
+                OTHER_MEMBER,
+            ),
+            (
+                "s3:GetObject",
+                "arn:aws:s3:::backup-app/s3-replication-reports/a",
+                ACCT_B,
+            ),
+            (
+                "s3:PutObject",
+                "arn:aws:s3:::backup-app/s3-replication-reports/a",
+                ACCT_B,
+            ),
+            (
+                "s3:InitiateReplication",
+                "arn:aws:s3:::exfil/a",
+                OTHER_MEMBER,
+            ),
+            (
+                "s3:PutInventoryConfiguration",
+                "arn:aws:s3:::exfil",
+                OTHER_MEMBER,
+            ),
+            ("s3:PutBucketPolicy", "arn:aws:s3:::app-data", SRC),
+            (
+                "s3:PutReplicationConfiguration",
+                "arn:aws:s3:::app-data",
+                SRC,
+            ),
+            ("s3:CreateJob", "*", SRC),
+        ] {
+            for principal in [BATCH_ROLE, replication_role] {
+                assert_refused(
+                    &format!(
+                        "{name}: the boundary lets {principal} {action} on {resource} ({account})"
+                    ),
+                    under_boundary(
+                        &b,
+                        principal,
+                        action,
+                        resource,
+                        &[
+                            ("s3:ResourceAccount", account),
+                            ("aws:ResourceAccount", account),
+                        ],
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// Narrowed patterns: report objects only in designated buckets, under the designated prefix.
+#[test]
+fn the_report_pattern_and_the_bucket_pattern_both_bound_report_objects() {
+    let d = deploy(
+        "source-account",
+        SRC,
+        &[
+            ("DestinationAccountIds", ACCT_B),
+            ("SourceBucketNamePattern", "app-*"),
+            ("BatchReportPrefixPattern", "backfill/*"),
+        ],
+    );
+    let b = boundary(&d);
+    let own = [("s3:ResourceAccount", SRC)];
+    for action in ["s3:PutObject", "s3:GetObject"] {
+        for resource in [
+            "arn:aws:s3:::app-data/backfill/team-a/job-1/manifest.json",
+            "arn:aws:s3:::app-reports/backfill/x/job-1/results/0.csv",
+        ] {
+            assert_allowed(
+                &format!("{action} on {resource}"),
+                under_boundary(&b, BATCH_ROLE, action, resource, &own),
+            );
+        }
+        for resource in [
+            // the default prefix is no longer granted
+            "arn:aws:s3:::app-data/s3-replication-reports/job-1/manifest.json",
+            // `backfill/*`: one level below backfill/ at least
+            "arn:aws:s3:::app-data/backfill/job-1",
+            "arn:aws:s3:::payroll/backfill/team-a/job-1/manifest.json",
+            "arn:aws:s3:::app-data/backfillX/a/b",
+        ] {
+            assert_refused(
+                &format!("{action} on {resource}"),
+                under_boundary(&b, BATCH_ROLE, action, resource, &own),
+            );
+        }
+    }
+    for (action, resource) in [
+        ("s3:InitiateReplication", "arn:aws:s3:::payroll/a"),
+        ("s3:PutInventoryConfiguration", "arn:aws:s3:::payroll"),
+    ] {
+        assert_refused(
+            &format!("{action} on {resource}"),
+            under_boundary(&b, BATCH_ROLE, action, resource, &own),
+        );
+    }
+    // What CloudFormation refuses: wildcards first (every object of the account with a / in
+    // its key), empty segments, a leading or trailing /, policy variables.
+    for bad in [
+        "*",
+        "?x",
+        "*/reports",
+        "/reports",
+        "reports/",
+        "a//b",
+        "${aws:username}",
+        "re ports",
+    ] {
+        let ctx = deployment(
+            "source-account",
+            SRC,
+            &[
+                ("DestinationAccountIds", ACCT_B),
+                ("BatchReportPrefixPattern", bad),
+            ],
+        );
+        let e = template("source-account").deploy(&ctx).unwrap_err();
+        assert!(
+            e.to_string().contains("BatchReportPrefixPattern"),
+            "{bad}: {e}"
+        );
+    }
+}
+
 #[test]
 fn the_function_touches_no_other_topic_queue_or_alarm() {
     for (name, params) in source_sets() {
@@ -1103,7 +1544,22 @@ fn actions(calls: &[&Call]) -> (BTreeSet<String>, BTreeSet<String>) {
             continue;
         }
         let own = c.account == DEFAULT_ACCOUNT || c.service == "sts";
-        for action in c.action.split(" and ") {
+        // "iam:CreateRole and iam:TagRole"; "s3:CreateJob, and iam:PassRole of the batch role
+        // to batchoperations.s3.amazonaws.com,": every `service:Action` named.
+        let named = c
+            .action
+            .split_whitespace()
+            .map(|w| w.trim_end_matches([',', '.']))
+            .filter(|w| {
+                w.split_once(':').is_some_and(|(s, a)| {
+                    !s.is_empty()
+                        && s.chars()
+                            .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
+                        && a.starts_with(|ch: char| ch.is_ascii_uppercase())
+                        && a.chars().all(|ch| ch.is_ascii_alphanumeric())
+                })
+            });
+        for action in named {
             if own {
                 source.insert(action.to_owned());
             } else {
@@ -1148,11 +1604,24 @@ async fn every_call_the_provider_makes_is_a_legitimate_call_the_templates_allow(
         .await
         .unwrap();
     let queue = format!("arn:aws:sqs:{HOME_REGION}:{DEFAULT_ACCOUNT}:{queue_name}");
+    // ReplicateExistingObjects, with its reports in another bucket of the account whose default
+    // encryption is SSE-KMS (the batch role gets that key through S3).
+    let reports = unique("reports");
+    h.emu
+        .create_bucket(DEFAULT_ACCOUNT, HOME_REGION, &reports, false)
+        .await;
+    let report_key = h.emu.create_key(DEFAULT_ACCOUNT, HOME_REGION).await;
+    encrypt_by_default(&h, &reports, &report_key).await;
+    h.emu
+        .put_object(DEFAULT_ACCOUNT, HOME_REGION, &src, "before-replication")
+        .await;
     let props = json!({"SourceBucket": src, "SourceKmsKeyArn": "Create", "Verify": "Replication",
         "KeyRemovalPolicy": "Delete", "KeyDeletionWindowDays": "7",
         "FailureNotification": topic, "Alarms": "true",
+        "BatchReplication": {"ReportBucket": reports},
         "Destinations": [
-            {"Bucket": dst_b, "AccountId": ACCT_B, "Region": REGION_B, "KmsKeyArn": "Create"},
+            {"Bucket": dst_b, "AccountId": ACCT_B, "Region": REGION_B, "KmsKeyArn": "Create",
+             "ReplicateExistingObjects": "true"},
             {"Bucket": dst_c, "AccountId": ACCT_C, "Region": REGION_C, "KmsKeyArn": existing_key,
              "CreateBucket": "true", "Prefix": "logs/"}]});
     let mut answers: Vec<Answered> = Vec::new();
@@ -1160,6 +1629,8 @@ async fn every_call_the_provider_makes_is_a_legitimate_call_the_templates_allow(
     created.assert_success();
     let id = created.physical_id().to_owned();
     answers.push(created);
+    // What the provider gave the batch role, the boundary allows (else the job fails on AWS).
+    batch_role_is_within_the_boundary(&h, &src).await;
 
     // Update: drop destination C (its statements go), rename the role (the old one goes).
     let mut smaller = props.clone();
@@ -1197,8 +1668,31 @@ async fn every_call_the_provider_makes_is_a_legitimate_call_the_templates_allow(
         "GetQueueUrl",
         "PutMetricAlarm",
         "DeleteAlarms",
+        "CreateJob",
+        "ListJobs",
+        "DescribeJob",
     ] {
         assert!(ops.contains(op), "{op} was not called: {ops:?}");
+    }
+    // The batch role went the whole way: created, given its policy, removed.
+    let batch_role = format!("s3-batch-replication-{src}");
+    for op in [
+        "CreateRole",
+        "PutRolePolicy",
+        "DeleteRolePolicy",
+        "DeleteRole",
+    ] {
+        assert!(
+            calls
+                .iter()
+                .any(|c| c.operation == op && c.ok && c.resource.contains(&batch_role)),
+            "{op} of {batch_role} was not called: {:?}",
+            calls
+                .iter()
+                .filter(|c| c.service == "iam")
+                .map(|c| (c.operation, &c.resource))
+                .collect::<Vec<_>>()
+        );
     }
     let (source, destination) = actions(&calls);
     let listed = |side: Side| -> BTreeSet<String> {
@@ -1219,6 +1713,92 @@ async fn every_call_the_provider_makes_is_a_legitimate_call_the_templates_allow(
         unlisted.is_empty(),
         "the destination role is used for {unlisted:?}, which no legitimate call of this test covers"
     );
+}
+
+/// Default SSE-KMS encryption of `bucket` (the emulator's own account and region) with `key`.
+async fn encrypt_by_default(h: &Harness, bucket: &str, key: &str) {
+    use aws_sdk_s3::types::{
+        ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+        ServerSideEncryptionRule,
+    };
+    let by_default = ServerSideEncryptionByDefault::builder()
+        .sse_algorithm(ServerSideEncryption::AwsKms)
+        .kms_master_key_id(key)
+        .build()
+        .unwrap();
+    let rule = ServerSideEncryptionRule::builder()
+        .apply_server_side_encryption_by_default(by_default)
+        .build();
+    h.emu
+        .s3(DEFAULT_ACCOUNT, HOME_REGION)
+        .await
+        .put_bucket_encryption()
+        .bucket(bucket)
+        .server_side_encryption_configuration(
+            ServerSideEncryptionConfiguration::builder()
+                .rules(rule)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("encrypt {bucket}: {e:?}"));
+}
+
+/// Every statement the provider wrote to the batch role of `src` (an Allow, each action on
+/// each resource, its wildcards filled in, its conditions met), with the source template
+/// deployed in the emulator's account: the boundary allows it.
+async fn batch_role_is_within_the_boundary(h: &Harness, src: &str) {
+    let name = format!("s3-batch-replication-{src}");
+    let principal = format!("arn:aws:iam::{DEFAULT_ACCOUNT}:role/s3-replication/{name}");
+    let policies = h.emu.role_inline_policies(DEFAULT_ACCOUNT, &name).await;
+    let policy = &policies["s3-batch-replication"];
+    let as_list = |v: &Value| -> Vec<String> {
+        match v {
+            Value::Array(a) => a
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect(),
+            Value::String(s) => vec![s.clone()],
+            _ => Vec::new(),
+        }
+    };
+    let mut checked = 0;
+    for (set, params) in source_sets() {
+        let b = boundary(&deploy("source-account", DEFAULT_ACCOUNT, &params));
+        for s in policy["Statement"].as_array().unwrap() {
+            assert_eq!(s["Effect"], "Allow", "{s}");
+            let mut keys: Vec<(String, String)> =
+                vec![("s3:ResourceAccount".into(), DEFAULT_ACCOUNT.into())];
+            if let Some(ops) = s["Condition"].as_object() {
+                for by_key in ops.values() {
+                    for (k, v) in by_key.as_object().unwrap() {
+                        let first = as_list(v).into_iter().next().unwrap_or_default();
+                        keys.push((k.clone(), first.replace('*', "x")));
+                    }
+                }
+            }
+            let keys: Vec<(&str, &str)> =
+                keys.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            for action in as_list(&s["Action"]) {
+                for resource in as_list(&s["Resource"]) {
+                    let resource = resource.replace('*', "x");
+                    let r = req(&principal, &action, &resource, ctx(&principal, &keys));
+                    let own = evaluate(policy, "batch role", PolicyKind::Identity, &r).decision();
+                    assert_allowed(&format!("its own policy: {action} on {resource}"), own);
+                    assert_allowed(
+                        &format!(
+                            "{set}: the boundary refuses the batch role {action} on {resource}"
+                        ),
+                        evaluate(&b, "boundary", PolicyKind::Identity, &r).decision(),
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    // InitiateReplication, the manifest's two, its read, the report's write, the report key.
+    assert!(checked >= 2 * 8, "{checked} checks: {policy}");
 }
 
 /// `ProviderAccess: ReadOnly`: the destination role reads, and changes nothing, whatever a key

@@ -200,7 +200,7 @@ pub fn plan(
         role_arn: RoleArn::for_name(
             &r.partition,
             &r.source_account,
-            names::ROLE_PATH,
+            names::BATCH_ROLE_PATH,
             &role_name,
         ),
         role_name,

@@ -70,10 +70,15 @@ pub fn default_role_name(bucket: &BucketName) -> String {
     role_name("s3-replication-", bucket)
 }
 
+/// IAM path of the batch-operations roles: under [`ROLE_PATH`] (the provider's own policy
+/// covers it), and apart, so that only these may be passed to S3 Batch Operations.
+pub const BATCH_ROLE_PATH: &str = "/s3-replication/batch/";
+
 /// Name of the batch-operations role of a source bucket's S3 Batch Replication jobs:
-/// `s3-replication-batch-<bucket>`, shortened like [`default_role_name`].
+/// `s3-batch-replication-<bucket>`, shortened like [`default_role_name`]; no default
+/// replication role name (`s3-replication-…`) can be one.
 pub fn batch_role_name(bucket: &BucketName) -> String {
-    role_name("s3-replication-batch-", bucket)
+    role_name("s3-batch-replication-", bucket)
 }
 
 /// `<prefix><bucket>`, or when that exceeds IAM's 64 characters, a truncated bucket name plus a

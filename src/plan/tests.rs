@@ -944,10 +944,10 @@ fn no_batch_role_without_replicate_existing_objects() {
 fn the_batch_role_is_trusted_by_batch_operations_for_this_accounts_jobs_only() {
     let p = build(&with_backfill(json!({})));
     let b = p.batch.as_ref().unwrap();
-    assert_eq!(b.role_name, "s3-replication-batch-src-bucket");
+    assert_eq!(b.role_name, "s3-batch-replication-src-bucket");
     assert_eq!(
         b.role_arn.as_str(),
-        "arn:aws:iam::111111111111:role/s3-replication/s3-replication-batch-src-bucket"
+        "arn:aws:iam::111111111111:role/s3-replication/batch/s3-batch-replication-src-bucket"
     );
     let t = &b.trust_policy["Statement"][0];
     assert_eq!(

@@ -19,6 +19,7 @@ use crate::time::Deadline;
 fn desired<'a>(r: &'a Resolved, batch: &'a BatchPlan) -> DesiredRole<'a> {
     DesiredRole {
         name: &batch.role_name,
+        path: crate::plan::names::BATCH_ROLE_PATH,
         description: format!(
             "S3 Batch Replication of existing objects of {} (managed by the Custom::S3Replication provider)",
             r.source_bucket

@@ -10,6 +10,7 @@ use crate::plan::{Plan, Record, Resolved};
 /// A role this provider creates in the source account, as the plan wants it.
 pub struct DesiredRole<'a> {
     pub name: &'a str,
+    pub path: &'static str,
     pub description: String,
     pub trust: &'a Value,
     pub tags: Vec<(&'static str, String)>,
@@ -21,6 +22,7 @@ impl<'a> DesiredRole<'a> {
     pub fn replication(r: &'a Resolved, trust: &'a Value) -> Self {
         Self {
             name: &r.role_name,
+            path: ROLE_PATH,
             description: format!(
                 "S3 replication from {} (managed by the Custom::S3Replication provider)",
                 r.source_bucket
@@ -51,7 +53,7 @@ pub async fn ensure_desired(acct: &Account, want: &DesiredRole<'_>) -> Result<()
             want.tags.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let created = acct.create_role(
             want.name,
-            ROLE_PATH,
+            want.path,
             &trust_text,
             &want.description,
             &role_tags,
