@@ -38,6 +38,32 @@ pub struct JobInfo {
 }
 
 impl JobInfo {
+    /// What ListJobs and DescribeJob both say of a job (no failure reasons: DescribeJob only).
+    fn new(
+        id: &str,
+        description: &str,
+        status: Option<&aws_sdk_s3control::types::JobStatus>,
+        created: Option<&aws_sdk_s3control::primitives::DateTime>,
+        progress: Option<&aws_sdk_s3control::types::JobProgressSummary>,
+    ) -> Self {
+        Self {
+            id: id.to_owned(),
+            description: description.to_owned(),
+            status: status.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+            created: created.map_or(0, |t| t.secs()),
+            total: progress
+                .and_then(|p| p.total_number_of_tasks())
+                .unwrap_or(0),
+            succeeded: progress
+                .and_then(|p| p.number_of_tasks_succeeded())
+                .unwrap_or(0),
+            failed: progress
+                .and_then(|p| p.number_of_tasks_failed())
+                .unwrap_or(0),
+            failure_reasons: Vec::new(),
+        }
+    }
+
     /// Status and progress, as `plan --diff` and the doctor show them.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
@@ -206,26 +232,13 @@ impl Account {
                 if !description.starts_with(DESCRIPTION_PREFIX) {
                     continue;
                 }
-                let progress = j.progress_summary();
-                jobs.push(JobInfo {
-                    id: j.job_id().unwrap_or_default().to_owned(),
-                    description: description.to_owned(),
-                    status: j
-                        .status()
-                        .map(|s| s.as_str().to_owned())
-                        .unwrap_or_default(),
-                    created: j.creation_time().map_or(0, |t| t.secs()),
-                    total: progress
-                        .and_then(|p| p.total_number_of_tasks())
-                        .unwrap_or(0),
-                    succeeded: progress
-                        .and_then(|p| p.number_of_tasks_succeeded())
-                        .unwrap_or(0),
-                    failed: progress
-                        .and_then(|p| p.number_of_tasks_failed())
-                        .unwrap_or(0),
-                    failure_reasons: Vec::new(),
-                });
+                jobs.push(JobInfo::new(
+                    j.job_id().unwrap_or_default(),
+                    description,
+                    j.status(),
+                    j.creation_time(),
+                    j.progress_summary(),
+                ));
             }
             match out.next_token() {
                 Some(t) if !t.is_empty() => token = Some(t.to_owned()),
@@ -249,35 +262,24 @@ impl Account {
         let Some(j) = out.job() else {
             return Ok(None);
         };
-        let progress = j.progress_summary();
-        Ok(Some(JobInfo {
-            id: j.job_id().unwrap_or(id).to_owned(),
-            description: j.description().unwrap_or_default().to_owned(),
-            status: j
-                .status()
-                .map(|s| s.as_str().to_owned())
-                .unwrap_or_default(),
-            created: j.creation_time().map_or(0, |t| t.secs()),
-            total: progress
-                .and_then(|p| p.total_number_of_tasks())
-                .unwrap_or(0),
-            succeeded: progress
-                .and_then(|p| p.number_of_tasks_succeeded())
-                .unwrap_or(0),
-            failed: progress
-                .and_then(|p| p.number_of_tasks_failed())
-                .unwrap_or(0),
-            failure_reasons: j
-                .failure_reasons()
-                .iter()
-                .map(|f| {
-                    format!(
-                        "{}: {}",
-                        f.failure_code().unwrap_or_default(),
-                        f.failure_reason().unwrap_or_default()
-                    )
-                })
-                .collect(),
-        }))
+        let mut info = JobInfo::new(
+            j.job_id().unwrap_or(id),
+            j.description().unwrap_or_default(),
+            j.status(),
+            j.creation_time(),
+            j.progress_summary(),
+        );
+        info.failure_reasons = j
+            .failure_reasons()
+            .iter()
+            .map(|f| {
+                format!(
+                    "{}: {}",
+                    f.failure_code().unwrap_or_default(),
+                    f.failure_reason().unwrap_or_default()
+                )
+            })
+            .collect();
+        Ok(Some(info))
     }
 }
