@@ -341,10 +341,10 @@ async fn statement_changes(
         let arn = bucket_arn(acct, b.bucket.as_str());
         out.push(statement_change(
             acct,
-            &format!("bucket policy statement {}", b.sid),
+            &format!("bucket policy statement {}", b.id.sid),
             &arn,
             policy,
-            &b.sid,
+            &b.id.sid,
             &b.statement,
         ));
     }
@@ -362,10 +362,10 @@ async fn key_statement_change(
     let policy = key_policy(acct, plan, &k.key_arn).await?;
     Ok(statement_change(
         acct,
-        &format!("key policy statement {}", k.sid),
+        &format!("key policy statement {}", k.id.sid),
         &k.key_arn,
         policy,
-        &k.sid,
+        &k.id.sid,
         &k.statement,
     ))
 }
@@ -378,13 +378,13 @@ async fn signal_changes(src: &Account, plan: &Plan) -> Result<Vec<Change>, Recon
     if let Some(n) = &plan.notification {
         let arn = n.target.as_str();
         let policy = src.target_policy(&n.target).await?.flatten();
-        let what = format!("topic or queue policy statement {}", n.sid);
+        let what = format!("topic or queue policy statement {}", n.statement_id.sid);
         out.push(statement_change(
             src,
             &what,
             arn,
             policy,
-            &n.sid,
+            &n.statement_id.sid,
             &n.statement,
         ));
         let bucket = r.source_bucket.as_str();
@@ -517,7 +517,7 @@ async fn removal_changes(
                 "bucket policy statement",
                 &bucket_arn(&acct, bucket),
                 policy.as_deref(),
-                &r.sid,
+                &r.sid(),
             ));
         }
         if let Some(key) = old_key {
@@ -531,7 +531,7 @@ async fn removal_changes(
                 "key policy statement",
                 key,
                 policy.as_deref(),
-                &r.sid,
+                &r.sid(),
             ));
         }
     }

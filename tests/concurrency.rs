@@ -7,7 +7,7 @@ mod support;
 use futures::future::join_all;
 use serde_json::{json, Value};
 use support::harness::{Harness, HOME_REGION};
-use support::{policy_sids, sid_of, unique};
+use support::{policy_sids, sid_in, unique};
 
 const DEST_ACCT: &str = "222222222222";
 const DEST_REGION: &str = "us-west-2";
@@ -17,12 +17,20 @@ fn source_account(i: usize) -> String {
     format!("3000000000{i:02}")
 }
 
+/// One source of many into one bucket: each replicates its own prefix (one source, one key
+/// space: overlapping sources are refused unless the bucket's owner allows sharing).
 fn props(src: &str, account: &str, dst: &str, key: &str) -> Value {
     json!({
         "SourceBucket": src,
         "SourceRoleArn": format!("arn:aws:iam::{account}:role/provider"),
-        "Destinations": [{"Bucket": dst, "AccountId": DEST_ACCT, "Region": DEST_REGION, "KmsKeyArn": key}]
+        "Destinations": [{"Bucket": dst, "AccountId": DEST_ACCT, "Region": DEST_REGION, "KmsKeyArn": key,
+            "Prefix": format!("{src}/")}]
     })
+}
+
+/// The Sid of `src`'s statements (a source of the account [`source_account`] `account`).
+fn sid(src: &str, account: &str) -> String {
+    sid_in(account, HOME_REGION, src)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -43,10 +51,14 @@ async fn fifty_sources_share_one_destination_bucket_and_key() {
     for i in 0..STACKS {
         let (src, account) = (unique(&format!("src{i:02}")), source_account(i));
         h.emu.create_bucket(&account, HOME_REGION, &src, true).await;
-        all.push((src.clone(), props(&src, &account, &dst, &key)));
+        all.push((
+            src.clone(),
+            account.clone(),
+            props(&src, &account, &dst, &key),
+        ));
     }
 
-    let created = join_all(all.iter().map(|(_, p)| h.create(p))).await;
+    let created = join_all(all.iter().map(|(_, _, p)| h.create(p))).await;
     for c in &created {
         c.assert_success();
     }
@@ -59,8 +71,10 @@ async fn fifty_sources_share_one_destination_bucket_and_key() {
     let (bucket_sids, key_sids) = (policy_sids(&bucket_policy), policy_sids(&key_policy));
     let lost: Vec<&String> = all
         .iter()
-        .map(|(src, _)| src)
-        .filter(|src| !bucket_sids.contains(&sid_of(src)) || !key_sids.contains(&sid_of(src)))
+        .filter(|(src, a, _)| {
+            !bucket_sids.contains(&sid(src, a)) || !key_sids.contains(&sid(src, a))
+        })
+        .map(|(src, _, _)| src)
         .collect();
     assert!(
         lost.is_empty(),
@@ -82,7 +96,7 @@ async fn fifty_sources_share_one_destination_bucket_and_key() {
         leaving
             .iter()
             .zip(&created)
-            .map(|((_, p), c)| h.delete(p, c.physical_id())),
+            .map(|((_, _, p), c)| h.delete(p, c.physical_id())),
     )
     .await;
     for d in &deleted {
@@ -95,15 +109,15 @@ async fn fifty_sources_share_one_destination_bucket_and_key() {
             .unwrap(),
     );
     let key_sids = policy_sids(&h.emu.key_policy(DEST_ACCT, DEST_REGION, &key).await);
-    for (src, _) in leaving {
+    for (src, a, _) in leaving {
         assert!(
-            !bucket_sids.contains(&sid_of(src)) && !key_sids.contains(&sid_of(src)),
+            !bucket_sids.contains(&sid(src, a)) && !key_sids.contains(&sid(src, a)),
             "{src} not removed"
         );
     }
-    for (src, _) in staying {
+    for (src, a, _) in staying {
         assert!(
-            bucket_sids.contains(&sid_of(src)) && key_sids.contains(&sid_of(src)),
+            bucket_sids.contains(&sid(src, a)) && key_sids.contains(&sid(src, a)),
             "{src} removed by someone else's Delete"
         );
     }

@@ -150,9 +150,7 @@ async fn assert_converged(h: &Harness, w: &World, two: bool) {
     let role = format!("s3-replication-{}", w.src);
     assert!(h.emu.role_exists(SRC, &role).await);
     assert_eq!(h.emu.role_inline_policies(SRC, &role).await.len(), 1);
-    let sid = s3_replication_provider::plan::names::statement_sid(
-        &s3_replication_provider::spec::BucketName::parse(&w.src).unwrap(),
-    );
+    let sid = support::sid_in(SRC, HOME_REGION, &w.src);
     let policy = h
         .emu
         .bucket_policy(ACCT_B, REGION_B, &w.dst_b)

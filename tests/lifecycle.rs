@@ -769,17 +769,24 @@ async fn organization_mode_is_verified_against_the_accounts_real_organization() 
     let policy = h.emu.bucket_policy(ACCT_B, REGION_B, &dst).await.unwrap();
     assert!(policy.to_string().contains(&org), "{policy}");
 
-    // An organization id the source account is not in (a typo): S3 would be refused every
-    // replica. The grants are written as asked; Verify proves they cannot work.
+    // Issue 23, attack 1: an organization id the source account is not in (a typo, or an
+    // outside organization a stack author wants to admit into the backup bucket) fails before
+    // anything is written anywhere, naming both organizations.
     let (src2, dst2) = (unique("src"), unique("dst"));
     h.emu.create_bucket(SRC, HOME_REGION, &src2, false).await;
     h.emu.create_bucket(ACCT_B, REGION_B, &dst2, false).await;
-    let typo = json!({"SourceBucket": src2, "OrganizationId": "o-aaaaaaaaaa", "Verify": "Permissions",
+    let outside = json!({"SourceBucket": src2, "OrganizationId": "o-aaaaaaaaaa",
         "Destinations": [{"Bucket": dst2, "AccountId": ACCT_B, "Region": REGION_B}]});
-    h.create(&typo).await.assert_failed_with(&[
-        "Verify: Permissions",
-        "destination[0].replicate",
-        &dst2,
-        ACCT_B,
+    let refused = h.create(&outside).await;
+    refused.assert_failed_with(&[
+        "OrganizationId o-aaaaaaaaaa",
+        &org,
+        SRC,
+        "nothing was changed",
     ]);
+    assert!(refused.mutations().is_empty(), "{:?}", refused.mutations());
+    assert!(h.emu.bucket_policy(ACCT_B, REGION_B, &dst2).await.is_none());
+    // The shared statement of the real organization is still there, untouched.
+    let after = h.emu.bucket_policy(ACCT_B, REGION_B, &dst).await.unwrap();
+    assert_eq!(after, policy);
 }

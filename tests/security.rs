@@ -444,3 +444,164 @@ async fn an_owner_written_destination_needs_no_write_from_the_provider() {
         "writes in the owner's account: {in_destination:?}"
     );
 }
+
+/// Issue 23, attack 2 at run time: a statement sitting at this source's Sid that is not this
+/// source's (a crafted collision, or anyone's hand-written statement) is neither replaced by a
+/// Create nor removed by a Delete; the Create fails naming it, before the configuration is on.
+#[tokio::test]
+async fn a_statement_at_our_sid_written_for_someone_else_is_never_replaced_or_removed() {
+    let h = Harness::start().await;
+    let (src, dst) = world(&h).await;
+    let sid = support::sid_of(&src);
+    let victim = "arn:aws:iam::444444444444:role/s3-replication/s3-replication-victim";
+    let planted = json!({"Version": "2012-10-17", "Statement": [{"Sid": sid, "Effect": "Allow",
+        "Principal": {"AWS": victim}, "Action": ["s3:ReplicateObject", "s3:ReplicateTags"],
+        "Resource": format!("arn:aws:s3:::{dst}/victim/*")}]});
+    h.emu
+        .put_bucket_policy(ACCT_B, REGION_B, &dst, &planted)
+        .await;
+    let p = json!({"SourceBucket": src, "Destinations": [{"Bucket": dst, "AccountId": ACCT_B, "Region": REGION_B}]});
+    let created = h.request_unchecked("Create", &p, None, None).await;
+    created.assert_failed_with(&[&sid, victim, "did not write for this source"]);
+    assert_eq!(
+        h.emu.bucket_policy(ACCT_B, REGION_B, &dst).await.unwrap(),
+        planted
+    );
+    assert!(h.emu.replication(SRC, HOME_REGION, &src).await.is_none());
+    h.delete(&p, created.physical_id()).await.assert_success();
+    assert_eq!(
+        h.emu.bucket_policy(ACCT_B, REGION_B, &dst).await.unwrap(),
+        planted,
+        "the Delete left the victim's statement alone"
+    );
+}
+
+/// Issue 23, attack 3: two sources, one key space. A second source whose rule would write
+/// objects the first source's statement covers is refused, naming it, and nothing of its own
+/// is written there; with its own prefix it is allowed (the control), and so is the overlap
+/// once the bucket's owner tags the bucket for sharing.
+#[tokio::test]
+async fn a_second_source_may_not_write_into_another_sources_objects_unless_the_owner_shares() {
+    let h = Harness::start().await;
+    let (first, dst) = world(&h).await;
+    let dest = |prefix: Option<&str>| {
+        let mut d = json!({"Bucket": dst, "AccountId": ACCT_B, "Region": REGION_B});
+        if let Some(p) = prefix {
+            d["Prefix"] = json!(p);
+        }
+        d
+    };
+    let a = json!({"SourceBucket": first, "Destinations": [dest(Some("first/"))]});
+    h.create(&a).await.assert_success();
+
+    // Another stack of the same account (a stack's own resource replacing its source bucket is
+    // not another source: lifecycle.rs).
+    let second = unique("src");
+    let other_stack = stack_id("second-source");
+    h.emu.create_bucket(SRC, HOME_REGION, &second, false).await;
+    for overlapping in [None, Some("fir"), Some("first/logs/")] {
+        let b = json!({"SourceBucket": second, "Destinations": [dest(overlapping)]});
+        let refused = h.request_from(&other_stack, "Create", &b, None, None).await;
+        refused.assert_failed_with(&[&support::sid_of(&first), "s3-replication:shared-key-space"]);
+        let policy = h.emu.bucket_policy(ACCT_B, REGION_B, &dst).await.unwrap();
+        assert!(
+            !support::policy_sids(&policy).contains(&support::sid_of(&second)),
+            "{overlapping:?}: {policy}"
+        );
+        assert!(
+            h.emu.replication(SRC, HOME_REGION, &second).await.is_none(),
+            "{overlapping:?}: {} {:?}",
+            refused.reason(),
+            refused
+                .mutations()
+                .iter()
+                .map(|c| c.operation)
+                .collect::<Vec<_>>()
+        );
+        let deleted = h.request_from(
+            &other_stack,
+            "Delete",
+            &b,
+            Some(refused.physical_id()),
+            None,
+        );
+        deleted.await.assert_success();
+    }
+    let own = json!({"SourceBucket": second, "Destinations": [dest(Some("second/"))]});
+    let created = h
+        .request_from(&other_stack, "Create", &own, None, None)
+        .await;
+    created.assert_success();
+    let deleted = h.request_from(
+        &other_stack,
+        "Delete",
+        &own,
+        Some(created.physical_id()),
+        None,
+    );
+    deleted.await.assert_success();
+
+    h.emu
+        .tag_bucket(
+            ACCT_B,
+            REGION_B,
+            &dst,
+            "s3-replication:shared-key-space",
+            "true",
+        )
+        .await;
+    let shared = json!({"SourceBucket": second, "Destinations": [dest(None)]});
+    let created = h
+        .request_from(&other_stack, "Create", &shared, None, None)
+        .await;
+    created.assert_success();
+}
+
+/// A destination policy written by a version before 0.2 (the 32-bit Sid) is converged to the
+/// new Sid in place: the statement keeps its position, every other statement its bytes.
+#[tokio::test]
+async fn a_statement_written_by_an_earlier_version_is_upgraded_in_place() {
+    let h = Harness::start().await;
+    let (src, dst) = world(&h).await;
+    let p = json!({"SourceBucket": src, "Destinations": [{"Bucket": dst, "AccountId": ACCT_B, "Region": REGION_B}]});
+    h.create(&p).await.assert_success();
+    let now = h.emu.bucket_policy(ACCT_B, REGION_B, &dst).await.unwrap();
+    let sid = support::sid_of(&src);
+    let legacy = s3_replication_provider::plan::names::legacy_source_sid(
+        &s3_replication_provider::spec::BucketName::parse(&src).unwrap(),
+    );
+    let ours = now["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Sid"] == sid.as_str())
+        .unwrap()
+        .clone();
+    let mut old = ours.clone();
+    old["Sid"] = json!(legacy);
+    let owners = json!({"Sid": "OwnersAudit", "Effect": "Allow",
+        "Principal": {"AWS": format!("arn:aws:iam::{ACCT_B}:root")}, "Action": "s3:GetObject",
+        "Resource": format!("arn:aws:s3:::{dst}/*")});
+    let tls = json!({"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": [format!("arn:aws:s3:::{dst}"), format!("arn:aws:s3:::{dst}/*")],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}}});
+    let before = json!({"Version": "2012-10-17", "Statement": [tls, old, owners]});
+    h.emu
+        .put_bucket_policy(ACCT_B, REGION_B, &dst, &before)
+        .await;
+    let again = h.create(&p).await;
+    again.assert_success();
+    let after = h.emu.bucket_policy(ACCT_B, REGION_B, &dst).await.unwrap();
+    assert_eq!(
+        after,
+        json!({"Version": "2012-10-17", "Statement": [before["Statement"][0], ours, before["Statement"][2]]})
+    );
+    assert_eq!(
+        again
+            .mutations()
+            .iter()
+            .filter(|c| c.operation == "PutBucketPolicy")
+            .count(),
+        1
+    );
+}

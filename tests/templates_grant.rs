@@ -160,23 +160,26 @@ const PATTERN: &str = "backup-*";
 fn destination_sets() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> {
     vec![
         (
-            "single provider (defaults otherwise)",
+            "single provider, Provision",
             vec![
                 ("ProviderRoleArns", FUNCTION_ROLE),
                 ("DestinationBucketNamePattern", PATTERN),
+                ("ProviderAccess", "Provision"),
             ],
         ),
         (
-            "organization",
+            "organization, Provision",
             vec![
+                ("ProviderAccess", "Provision"),
                 ("OrganizationId", ORG),
                 ("ProviderAccountIds", "111111111111,444444444444"),
                 ("DestinationBucketNamePattern", PATTERN),
             ],
         ),
         (
-            "organization, ExternalId, key deletion allowed",
+            "organization, Provision, ExternalId, key deletion allowed",
             vec![
+                ("ProviderAccess", "Provision"),
                 ("OrganizationId", ORG),
                 ("ProviderAccountIds", SRC),
                 ("ExternalId", "backup-external-id"),
@@ -305,13 +308,19 @@ fn legitimate_calls(dest_account: &str) -> Vec<Legit> {
     ] {
         out.push(legit(Source, action, &queue, Identity));
     }
-    for action in [
-        "cloudwatch:DescribeAlarms",
-        "cloudwatch:PutMetricAlarm",
-        "cloudwatch:DeleteAlarms",
-    ] {
+    for action in ["cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms"] {
         out.push(legit(Source, action, &alarm, Identity));
     }
+    // An alarm acting on the failure topic, and one for a queue (no action).
+    let topic_action: &'static str = Box::leak(topic.clone().into_boxed_str());
+    out.push(
+        legit(Source, "cloudwatch:PutMetricAlarm", &alarm, Identity)
+            .with_values("cloudwatch:AlarmActions", &[topic_action]),
+    );
+    out.push(
+        legit(Source, "cloudwatch:PutMetricAlarm", &alarm, Identity)
+            .with_values("cloudwatch:AlarmActions", &[]),
+    );
     for action in [
         "s3:PutObject",
         "s3:PutObjectTagging",
@@ -331,13 +340,6 @@ fn legitimate_calls(dest_account: &str) -> Vec<Legit> {
     ] {
         out.push(legit(Source, action, role, Identity).with("iam:PermissionsBoundary", BOUNDARY));
     }
-    // IAM puts no iam:PermissionsBoundary in a trust write's request context; the role's tags
-    // are there (the provider only rewrites the trust of roles it tagged as its own).
-    out.push(
-        legit(Source, "iam:UpdateAssumeRolePolicy", role, Identity)
-            .with("iam:ResourceTag/s3-replication:managed", "true")
-            .with("aws:ResourceTag/s3-replication:managed", "true"),
-    );
     for action in [
         "iam:GetRole",
         "iam:DeleteRole",
@@ -367,11 +369,6 @@ fn legitimate_calls(dest_account: &str) -> Vec<Legit> {
             legit(Source, action, batch_role, Identity).with("iam:PermissionsBoundary", BOUNDARY),
         );
     }
-    out.push(
-        legit(Source, "iam:UpdateAssumeRolePolicy", batch_role, Identity)
-            .with("iam:ResourceTag/s3-replication:managed", "true")
-            .with("aws:ResourceTag/s3-replication:managed", "true"),
-    );
     for action in [
         "iam:GetRole",
         "iam:DeleteRole",
@@ -386,9 +383,20 @@ fn legitimate_calls(dest_account: &str) -> Vec<Legit> {
         legit(Source, "iam:PassRole", batch_role, Identity)
             .with("iam:PassedToService", "batchoperations.s3.amazonaws.com"),
     );
-    for action in ["s3:CreateJob", "s3:ListJobs"] {
-        out.push(legit(Source, action, "*", Identity));
-    }
+    out.push(
+        legit(Source, "s3:CreateJob", "*", Identity)
+            .with("s3:RequestJobOperation", "S3ReplicateObject"),
+    );
+    out.push(legit(Source, "s3:ListJobs", "*", Identity));
+    // Before any work: the event's stack resource, in the function's account and region.
+    out.push(legit(
+        Source,
+        "cloudformation:DescribeStackResource",
+        &format!(
+            "arn:aws:cloudformation:{REGION}:{SRC}:stack/app/6f7c1e2a-0b1d-4c5e-9f00-123456789abc"
+        ),
+        Identity,
+    ));
     // In the source region, which need not be the function's.
     for region in [REGION, "us-west-2"] {
         out.push(legit(
@@ -505,6 +513,7 @@ fn legitimate_calls(dest_account: &str) -> Vec<Legit> {
         "s3:PutEncryptionConfiguration",
         "s3:GetBucketRequestPayment",
         "s3:GetBucketObjectLockConfiguration",
+        "s3:GetBucketTagging",
     ] {
         out.push(
             legit(Destination, action, dst_bucket, Identity)
@@ -881,24 +890,34 @@ fn the_function_can_only_mint_bounded_replication_roles() {
         let role = Role::of(&d, "FunctionRole");
         let minted = "arn:aws:iam::111111111111:role/s3-replication/s3-replication-app-data";
         let other_boundary = "arn:aws:iam::111111111111:policy/AdministratorAccess";
-        // A trust write on a role the provider did not tag as its own (its tags are in the
-        // request context; a boundary is not, whatever it is).
-        for tags in [
-            &[][..],
-            &[("iam:ResourceTag/s3-replication:managed", "false")][..],
-        ] {
-            let mut keys = tags.to_vec();
-            keys.push(("iam:PermissionsBoundary", BOUNDARY));
-            let r = req(
-                FUNCTION_ROLE,
-                "iam:UpdateAssumeRolePolicy",
-                minted,
-                ctx(FUNCTION_ROLE, &keys),
-            );
-            assert_refused(
-                &format!("{name}: UpdateAssumeRolePolicy with tags {tags:?}"),
-                by_identity(&role, &r),
-            );
+        // Issue 23, attack 4 (tag, then retrust): no role's trust can be rewritten, whatever
+        // it is tagged with (the function may tag roles under the path first) and whatever its
+        // boundary; the trust of a role is written once, by CreateRole.
+        let batch =
+            "arn:aws:iam::111111111111:role/s3-replication/batch/s3-batch-replication-app-data";
+        for target in [minted, batch, "arn:aws:iam::111111111111:role/Admin"] {
+            for tags in [
+                &[][..],
+                &[
+                    ("iam:ResourceTag/s3-replication:managed", "true"),
+                    ("aws:ResourceTag/s3-replication:managed", "true"),
+                ][..],
+            ] {
+                let mut keys = tags.to_vec();
+                keys.push(("iam:PermissionsBoundary", BOUNDARY));
+                let r = req(
+                    FUNCTION_ROLE,
+                    "iam:UpdateAssumeRolePolicy",
+                    target,
+                    ctx(FUNCTION_ROLE, &keys),
+                );
+                assert_refused(
+                    &format!("{name}: UpdateAssumeRolePolicy of {target} with tags {tags:?}"),
+                    by_identity(&role, &r),
+                );
+            }
+            // The tag itself stays writable (the provider records its ownership that way);
+            // it no longer gates any permission.
         }
         for action in [
             "iam:CreateRole",
@@ -1005,6 +1024,26 @@ fn the_function_can_only_mint_bounded_replication_roles() {
                 vec![("aws:ResourceAccount", ACCT_B)],
             ),
             ("kms:ScheduleKeyDeletion", &key_arn(SRC, "k"), vec![]),
+            // Issue 23: keys only of the source account and the accounts replicas may go to,
+            // even through S3 (a key elsewhere could encrypt replicas its owner then disables).
+            (
+                "kms:Encrypt",
+                &key_arn(OTHER_MEMBER, "k"),
+                vec![
+                    ("kms:ViaService", "s3.us-west-2.amazonaws.com"),
+                    ("aws:ResourceAccount", OTHER_MEMBER),
+                    ("aws:ResourceOrgID", OTHER_ORG),
+                ],
+            ),
+            (
+                "kms:GenerateDataKey",
+                &key_arn(OTHER_MEMBER, "k"),
+                vec![
+                    ("kms:ViaService", "s3.eu-west-1.amazonaws.com"),
+                    ("aws:ResourceAccount", OTHER_MEMBER),
+                    ("aws:ResourceOrgID", OTHER_ORG),
+                ],
+            ),
             ("kms:Decrypt", &key_arn(SRC, "k"), vec![]),
             (
                 "kms:Decrypt",
@@ -1036,12 +1075,20 @@ fn the_function_can_only_mint_bounded_replication_roles() {
             (
                 "kms:Encrypt",
                 &key_arn(ACCT_B, "k"),
-                vec![("kms:ViaService", "s3.us-west-2.amazonaws.com")],
+                vec![
+                    ("kms:ViaService", "s3.us-west-2.amazonaws.com"),
+                    ("aws:ResourceAccount", ACCT_B),
+                    ("aws:ResourceOrgID", ORG),
+                ],
             ),
             (
                 "kms:Decrypt",
                 &key_arn(SRC, "k"),
-                vec![("kms:ViaService", "s3.eu-west-1.amazonaws.com")],
+                vec![
+                    ("kms:ViaService", "s3.eu-west-1.amazonaws.com"),
+                    ("aws:ResourceAccount", SRC),
+                    ("aws:ResourceOrgID", ORG),
+                ],
             ),
         ] {
             assert_allowed(
@@ -1801,8 +1848,9 @@ async fn batch_role_is_within_the_boundary(h: &Harness, src: &str) {
     assert!(checked >= 2 * 8, "{checked} checks: {policy}");
 }
 
-/// `ProviderAccess: ReadOnly`: the destination role reads, and changes nothing, whatever a key
-/// policy grants it.
+/// `ProviderAccess: ReadOnly`, the destination template's default (issue 23, attack 7): the
+/// destination role reads, and changes nothing, whatever a key policy grants it, so nothing
+/// done through one source's provider can unprotect the copies of another.
 #[test]
 fn a_read_only_destination_role_changes_nothing() {
     let role = Role::of(
@@ -1812,7 +1860,6 @@ fn a_read_only_destination_role_changes_nothing() {
             &[
                 ("ProviderRoleArns", FUNCTION_ROLE),
                 ("DestinationBucketNamePattern", PATTERN),
-                ("ProviderAccess", "ReadOnly"),
                 ("AllowKeyDeletion", "true"),
             ],
         ),
@@ -1840,4 +1887,205 @@ fn a_read_only_destination_role_changes_nothing() {
         }
     }
     assert!(writes > 15, "{writes} writes checked");
+}
+
+/// Issue 23, attack 7, the other half: what would unprotect a shared backup bucket, done through
+/// the destination role of the template's defaults (a compromised source account's provider),
+/// is refused on every designated bucket and on a key its owner opted in.
+#[test]
+fn with_the_defaults_no_source_can_unprotect_a_shared_backup() {
+    for (name, params) in [
+        (
+            "single provider",
+            vec![
+                ("ProviderRoleArns", FUNCTION_ROLE),
+                ("DestinationBucketNamePattern", PATTERN),
+            ],
+        ),
+        (
+            "organization",
+            vec![
+                ("OrganizationId", ORG),
+                ("ProviderAccountIds", "111111111111,444444444444"),
+                ("DestinationBucketNamePattern", PATTERN),
+            ],
+        ),
+    ] {
+        let role = Role::of(
+            &deploy("destination-account", ACCT_B, &params),
+            "DestinationProvisionerRole",
+        );
+        let me = destination_role(ACCT_B);
+        let shared = "arn:aws:s3:::backup-shared";
+        for action in [
+            "s3:PutBucketPolicy",
+            "s3:DeleteBucketPolicy",
+            "s3:PutBucketVersioning",
+            "s3:PutEncryptionConfiguration",
+            "s3:PutBucketPublicAccessBlock",
+            "s3:PutBucketOwnershipControls",
+            "s3:PutBucketAcl",
+            "s3:PutLifecycleConfiguration",
+            "s3:PutBucketTagging",
+            "s3:PutBucketObjectLockConfiguration",
+        ] {
+            let r = req(
+                &me,
+                action,
+                shared,
+                ctx(&me, &[("s3:ResourceAccount", ACCT_B)]),
+            );
+            assert_refused(
+                &format!("{name}: {action} on {shared}"),
+                by_identity(&role, &r),
+            );
+        }
+        for action in ["s3:DeleteObjectVersion", "s3:GetObject", "s3:PutObjectAcl"] {
+            let object = format!("{shared}/other-source/ledger.csv");
+            let r = req(
+                &me,
+                action,
+                &object,
+                ctx(&me, &[("s3:ResourceAccount", ACCT_B)]),
+            );
+            assert_refused(
+                &format!("{name}: {action} on {object}"),
+                by_identity(&role, &r),
+            );
+        }
+        let opted_in = key_arn(ACCT_B, "opted-in");
+        for action in [
+            "kms:PutKeyPolicy",
+            "kms:ScheduleKeyDeletion",
+            "kms:DisableKey",
+        ] {
+            let r = req(
+                &me,
+                action,
+                &opted_in,
+                ctx(
+                    &me,
+                    &[(
+                        "aws:ResourceTag/s3-replication:provider-may-edit-policy",
+                        "true",
+                    )],
+                ),
+            );
+            assert_refused(
+                &format!("{name}: {action} on an opted-in key"),
+                on_key(&role, &r, &default_key_policy(ACCT_B), ACCT_B),
+            );
+        }
+    }
+}
+
+/// The sharing setting of a bucket (tag `s3-replication:shared-key-space`) is its owner's: no
+/// destination role, Provision included, may write or remove bucket tags.
+#[test]
+fn no_destination_role_may_set_the_sharing_tag() {
+    let mut sets = destination_sets();
+    sets.push((
+        "defaults",
+        vec![
+            ("ProviderRoleArns", FUNCTION_ROLE),
+            ("DestinationBucketNamePattern", PATTERN),
+        ],
+    ));
+    for (name, params) in sets {
+        let role = Role::of(
+            &deploy("destination-account", ACCT_B, &params),
+            "DestinationProvisionerRole",
+        );
+        let me = destination_role(ACCT_B);
+        for action in [
+            "s3:PutBucketTagging",
+            "s3:DeleteBucketTagging",
+            "s3:TagResource",
+            "s3:UntagResource",
+        ] {
+            let r = req(
+                &me,
+                action,
+                "arn:aws:s3:::backup-app",
+                ctx(&me, &[("s3:ResourceAccount", ACCT_B)]),
+            );
+            assert_refused(&format!("{name}: {action}"), by_identity(&role, &r));
+        }
+    }
+}
+
+/// Issue 23, attack 5: S3 Batch Operations jobs of no other operation than replication, and
+/// alarms acting only on the failure topics of the source account.
+#[test]
+fn jobs_only_replicate_and_alarms_act_only_on_the_accounts_failure_topics() {
+    for (name, params) in source_sets() {
+        let role = Role::of(&deploy("source-account", SRC, &params), "FunctionRole");
+        for operation in [
+            "S3PutObjectCopy",
+            "LambdaInvoke",
+            "S3PutObjectAcl",
+            "S3PutObjectTagging",
+            "S3DeleteObjectTagging",
+            "S3InitiateRestoreObject",
+            "S3PutObjectRetention",
+            "S3PutObjectLegalHold",
+            "S3DeleteObject",
+        ] {
+            let r = req(
+                FUNCTION_ROLE,
+                "s3:CreateJob",
+                "*",
+                ctx(FUNCTION_ROLE, &[("s3:RequestJobOperation", operation)]),
+            );
+            assert_refused(
+                &format!("{name}: CreateJob {operation}"),
+                by_identity(&role, &r),
+            );
+        }
+        let r = req(FUNCTION_ROLE, "s3:CreateJob", "*", ctx(FUNCTION_ROLE, &[]));
+        assert_refused(
+            &format!("{name}: CreateJob, operation unknown"),
+            by_identity(&role, &r),
+        );
+
+        let alarm = format!(
+            "arn:aws:cloudwatch:{REGION}:{SRC}:alarm:s3-replication/app-data/r/failed-replication"
+        );
+        let own = format!("arn:aws:sns:{REGION}:{SRC}:s3-replication-failures");
+        for actions in [
+            vec![format!(
+                "arn:aws:sns:{REGION}:{OTHER_MEMBER}:s3-replication-failures"
+            )],
+            vec![format!("arn:aws:sns:{REGION}:{SRC}:payments-alerts")],
+            vec![own.clone(), format!("arn:aws:automate:{REGION}:ec2:stop")],
+            vec![format!(
+                "arn:aws:ssm:{REGION}:{SRC}:opsitem:3#CATEGORY=Security"
+            )],
+            vec![format!(
+                "arn:aws:autoscaling:{REGION}:{SRC}:scalingPolicy:x"
+            )],
+        ] {
+            let values: Vec<&str> = actions.iter().map(String::as_str).collect();
+            let r = req(
+                FUNCTION_ROLE,
+                "cloudwatch:PutMetricAlarm",
+                &alarm,
+                ctx(FUNCTION_ROLE, &[]).with_values("cloudwatch:AlarmActions", values),
+            );
+            assert_refused(
+                &format!("{name}: alarm acting on {actions:?}"),
+                by_identity(&role, &r),
+            );
+        }
+        let r = req(
+            FUNCTION_ROLE,
+            "cloudwatch:PutMetricAlarm",
+            &alarm,
+            ctx(FUNCTION_ROLE, &[]).with_values("cloudwatch:AlarmActions", [own.as_str()]),
+        );
+        assert_allowed(
+            &format!("{name}: alarm acting on its own topic"),
+            by_identity(&role, &r),
+        );
+    }
 }

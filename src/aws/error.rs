@@ -225,9 +225,10 @@ where
 
 fn kind_of_code(code: &str) -> ErrorKind {
     // Also the answers that say "none configured": facts, not failures (no WARN line).
-    const NOT_FOUND: [&str; 16] = [
+    const NOT_FOUND: [&str; 17] = [
         "NoSuchBucket",
         "NoSuchBucketPolicy",
+        "NoSuchTagSet",
         "ReplicationConfigurationNotFoundError",
         "ServerSideEncryptionConfigurationNotFoundError",
         "NoSuchEntity",

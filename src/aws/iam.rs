@@ -7,12 +7,6 @@ use super::{Account, AwsError};
 
 const GET_ROLE: super::Op = op("iam", "GetRole", "iam:GetRole", false);
 const CREATE_ROLE: super::Op = op("iam", "CreateRole", "iam:CreateRole and iam:TagRole", true);
-const UPDATE_TRUST: super::Op = op(
-    "iam",
-    "UpdateAssumeRolePolicy",
-    "iam:UpdateAssumeRolePolicy",
-    true,
-);
 const GET_ROLE_POLICY: super::Op = op("iam", "GetRolePolicy", "iam:GetRolePolicy", false);
 const PUT_ROLE_POLICY: super::Op = op("iam", "PutRolePolicy", "iam:PutRolePolicy", true);
 const DELETE_ROLE_POLICY: super::Op = op("iam", "DeleteRolePolicy", "iam:DeleteRolePolicy", true);
@@ -131,15 +125,6 @@ impl Account {
             .role_name(name)
             .permissions_boundary(boundary);
         self.call(PUT_BOUNDARY, name, req.send()).await.map(drop)
-    }
-
-    pub async fn update_trust_policy(&self, name: &str, trust: &str) -> Result<(), AwsError> {
-        let req = self
-            .iam
-            .update_assume_role_policy()
-            .role_name(name)
-            .policy_document(trust);
-        self.call(UPDATE_TRUST, name, req.send()).await.map(drop)
     }
 
     pub async fn role_policy(

@@ -24,6 +24,7 @@ const PUT_VERSIONING: Op = op("s3", "PutBucketVersioning", "s3:PutBucketVersioni
 const GET_POLICY: Op = op("s3", "GetBucketPolicy", "s3:GetBucketPolicy", false);
 const PUT_POLICY: Op = op("s3", "PutBucketPolicy", "s3:PutBucketPolicy", true);
 const DELETE_POLICY: Op = op("s3", "DeleteBucketPolicy", "s3:DeleteBucketPolicy", true);
+const GET_TAGGING: Op = op("s3", "GetBucketTagging", "s3:GetBucketTagging", false);
 const GET_REPLICATION: Op = op(
     "s3",
     "GetBucketReplication",
@@ -283,6 +284,18 @@ impl Account {
             .await,
         )?;
         Ok(out.and_then(|o| o.policy).filter(|p| !p.trim().is_empty()))
+    }
+
+    /// The value of the bucket's tag `key`, if it has one.
+    pub async fn bucket_tag(&self, bucket: &str, key: &str) -> Result<Option<String>, AwsError> {
+        let req = self.s3.get_bucket_tagging().bucket(bucket);
+        let out = optional(self.call(GET_TAGGING, &arn(bucket), req.send()).await)?;
+        Ok(out.and_then(|o| {
+            o.tag_set
+                .into_iter()
+                .find(|t| t.key == key)
+                .map(|t| t.value)
+        }))
     }
 
     pub async fn put_bucket_policy(&self, bucket: &str, policy: &str) -> Result<(), AwsError> {

@@ -3,9 +3,11 @@
 //! unit-tested.
 
 pub mod batch;
+pub mod identity;
 pub mod key_ref;
 pub mod names;
 pub mod notification_doc;
+pub mod overlap;
 pub mod policy;
 pub mod policy_doc;
 pub mod replication;
@@ -18,6 +20,7 @@ use serde_json::Value;
 
 use crate::spec::{AccountId, BucketName, KeyRemoval, Region, RoleArn, Spec};
 pub use batch::{BatchJob, BatchPlan};
+pub use identity::{Claim, StatementId};
 pub use key_ref::{KeyRef, Keys};
 pub use replication::{Filter, ReplicationConfig, Rule, RuleDestination};
 pub use signals::{Alarm, NotificationPlan};
@@ -61,8 +64,6 @@ pub struct Resolved {
     pub source_bucket: BucketName,
     pub role_name: String,
     pub role_arn: RoleArn,
-    /// Sid of every statement this resource adds to shared policies.
-    pub sid: String,
     pub physical_id: String,
     /// Organization mode (see [`Spec::organization_id`]).
     pub organization_id: Option<String>,
@@ -139,7 +140,6 @@ impl Resolved {
         let role_arn = RoleArn::for_name(&partition, &source_account, names::ROLE_PATH, &role_name);
         Self {
             physical_id: names::physical_id(&source_account, &source_region, &bucket),
-            sid: names::statement_sid(&bucket),
             partition,
             source_account,
             source_region,
@@ -205,6 +205,33 @@ impl Resolved {
 
     pub fn source_bucket_arn(&self) -> String {
         self.source_bucket.arn(&self.partition)
+    }
+
+    /// Sid of every statement this resource adds to shared policies.
+    pub fn sid(&self) -> String {
+        names::source_sid(
+            &self.partition,
+            &self.source_account,
+            &self.source_region,
+            &self.source_bucket,
+        )
+    }
+
+    /// The identity of this resource's statements whose principal is its replication role
+    /// (an Update that renamed the role also owns the previous role's).
+    pub fn source_id(&self) -> StatementId {
+        let mut roles = vec![self.role_arn.to_string()];
+        roles.extend(self.previous_role_arn.iter().map(ToString::to_string));
+        self.id_claimed_by(Claim::Roles(roles))
+    }
+
+    /// This resource's Sids (current and legacy) with `claim`.
+    pub fn id_claimed_by(&self, claim: Claim) -> StatementId {
+        StatementId {
+            sid: self.sid(),
+            legacy: vec![names::legacy_source_sid(&self.source_bucket)],
+            claim,
+        }
     }
 }
 
@@ -276,7 +303,7 @@ pub struct BucketStatement {
     pub account: AccountId,
     pub region: Region,
     pub bucket: BucketName,
-    pub sid: String,
+    pub id: StatementId,
     pub statement: Value,
     /// Shared by every source of an organization: never removed.
     pub shared: bool,
@@ -290,7 +317,7 @@ pub struct KeyStatement {
     pub account: AccountId,
     pub region: Region,
     pub key_arn: String,
-    pub sid: String,
+    pub id: StatementId,
     pub statement: Value,
     /// Shared by every source of an organization: never removed.
     pub shared: bool,
@@ -355,7 +382,7 @@ impl Plan {
                 account: resolved.source_account.clone(),
                 region: resolved.source_region.clone(),
                 key_arn: key.clone(),
-                sid: resolved.sid.clone(),
+                id: resolved.source_id(),
                 statement: policy::source_key_statement(&resolved),
                 shared: false,
                 exclusive: spec.source.kms_key.creates(),
@@ -479,16 +506,14 @@ fn bucket_statements(r: &Resolved, dests: &[DestinationPlan]) -> Vec<BucketState
         .into_iter()
         .map(|scope| {
             let d = scope.first;
-            let (sid, statement) = match &r.organization_id {
+            let (id, statement) = match &r.organization_id {
                 Some(org) => {
-                    let statement = policy::organization_bucket_statement(r, org, &scope);
-                    (
-                        statement["Sid"].as_str().unwrap_or_default().to_owned(),
-                        statement,
-                    )
+                    let id = policy::organization_bucket_id(r, org, &scope);
+                    let statement = policy::organization_bucket_statement(r, org, &scope, &id.sid);
+                    (id, statement)
                 }
                 None => (
-                    r.sid.clone(),
+                    r.source_id(),
                     policy::destination_bucket_statement(r, &scope),
                 ),
             };
@@ -497,7 +522,7 @@ fn bucket_statements(r: &Resolved, dests: &[DestinationPlan]) -> Vec<BucketState
                 account: d.account.clone(),
                 region: d.region.clone(),
                 bucket: d.bucket.clone(),
-                sid,
+                id,
                 statement,
                 shared: r.organization_id.is_some(),
             }
@@ -523,18 +548,23 @@ fn key_statements(spec: &Spec, r: &Resolved, dests: &[DestinationPlan]) -> Vec<K
         .into_iter()
         .map(|(d, buckets)| {
             let exclusive = buckets.len() == 1 && spec.destinations[d.index].kms_key.creates();
-            let (sid, statement) = match &r.organization_id {
-                Some(org) => (
-                    names::organization_key_sid(&d.bucket),
-                    policy::organization_key_statement(
+            let (id, statement) = match &r.organization_id {
+                Some(org) => {
+                    let id = StatementId {
+                        sid: names::organization_key_sid(&r.partition, org, &d.bucket),
+                        legacy: vec![names::legacy_organization_key_sid(&d.bucket)],
+                        claim: Claim::Organization(org.clone()),
+                    };
+                    let statement = policy::organization_key_statement(
                         org,
                         d.region.as_str(),
                         &d.bucket_arn,
-                        &names::organization_key_sid(&d.bucket),
-                    ),
-                ),
+                        &id.sid,
+                    );
+                    (id, statement)
+                }
                 None => (
-                    r.sid.clone(),
+                    r.source_id(),
                     policy::destination_key_statement(r, d.region.as_str(), &buckets),
                 ),
             };
@@ -543,7 +573,7 @@ fn key_statements(spec: &Spec, r: &Resolved, dests: &[DestinationPlan]) -> Vec<K
                 account: d.account.clone(),
                 region: d.region.clone(),
                 key_arn: d.kms_key.clone().unwrap_or_default(),
-                sid,
+                id,
                 statement,
                 shared: r.organization_id.is_some(),
                 exclusive,

@@ -1,6 +1,7 @@
 //! Names derived from the source bucket: stable across invocations and versions, so that every
 //! run finds what an earlier run made, and many sources can share one destination.
 
+use super::identity::{self, SID_PREFIX};
 use crate::spec::{AccountId, BucketName, Region};
 
 /// IAM path of every replication role this provider creates; the provider's own policy is
@@ -93,30 +94,74 @@ fn role_name(prefix: &str, bucket: &BucketName) -> String {
     format!("{prefix}{head}-{}", hash8(bucket.as_str()))
 }
 
-/// The `Sid` of every statement this resource adds to a bucket or key policy: derived from the
-/// source bucket only, letters and digits (the strictest Sid grammar, IAM's).
-pub fn statement_sid(source_bucket: &BucketName) -> String {
-    let alnum: String = source_bucket
-        .as_str()
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .take(48)
-        .collect();
-    format!("S3Replication{alnum}{}", hash8(source_bucket.as_str()))
+/// The `Sid` of every statement a source adds to a shared policy (destination bucket and key
+/// policies, the source key's, a topic's or queue's): a 128-bit digest over the partition,
+/// account, region and name of the source bucket, after up to 24 of the bucket's letters and
+/// digits for a reader (see [`super::identity`]).
+pub fn source_sid(
+    partition: &str,
+    account: &AccountId,
+    region: &Region,
+    bucket: &BucketName,
+) -> String {
+    let digest = identity::digest128(&[
+        "source",
+        partition,
+        account.as_str(),
+        region.as_str(),
+        bucket.as_str(),
+    ]);
+    format!(
+        "{SID_PREFIX}{}{digest}",
+        identity::readable(bucket.as_str(), 24)
+    )
 }
 
-/// Sid of the organization-wide statement on a destination bucket policy.
-pub const ORGANIZATION_SID: &str = "S3ReplicationOrganization";
+/// The `Sid` versions before 0.2 gave a source's statements: letters and digits of the bucket
+/// name and a 32-bit hash of it (colliding names are easy to find; recognised only to be
+/// upgraded).
+pub fn legacy_source_sid(source_bucket: &BucketName) -> String {
+    format!(
+        "{SID_PREFIX}{}{}",
+        identity::readable(source_bucket.as_str(), 48),
+        hash8(source_bucket.as_str())
+    )
+}
 
-/// Sid of the organization-wide statement on a destination key policy, one per bucket.
-pub fn organization_key_sid(dest_bucket: &BucketName) -> String {
-    let alnum: String = dest_bucket
-        .as_str()
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .take(40)
-        .collect();
-    format!("{ORGANIZATION_SID}{alnum}{}", hash8(dest_bucket.as_str()))
+/// Start of the `Sid` of every organization statement.
+pub const ORGANIZATION_SID: &str = "S3ReplicationOrg";
+/// What versions before 0.2 began organization statements with.
+const LEGACY_ORGANIZATION_SID: &str = "S3ReplicationOrganization";
+
+/// Sid of an organization statement on a destination bucket policy: one per organization and
+/// scope (the actions and objects it grants), the same for every source of that organization.
+pub fn organization_bucket_sid(partition: &str, org: &str, scope: &str) -> String {
+    let digest = identity::digest128(&["organization-bucket", partition, org, scope]);
+    format!("{ORGANIZATION_SID}{digest}")
+}
+
+/// What versions before 0.2 named the organization bucket statement of a scope.
+pub fn legacy_organization_bucket_sid(scope: &str) -> String {
+    format!("{LEGACY_ORGANIZATION_SID}{:08x}", fnv64(scope) as u32)
+}
+
+/// Sid of the organization statement on a destination key policy, one per organization and
+/// destination bucket.
+pub fn organization_key_sid(partition: &str, org: &str, dest_bucket: &BucketName) -> String {
+    let digest = identity::digest128(&["organization-key", partition, org, dest_bucket.as_str()]);
+    format!(
+        "{ORGANIZATION_SID}{}{digest}",
+        identity::readable(dest_bucket.as_str(), 24)
+    )
+}
+
+/// What versions before 0.2 named the organization key statement of a destination bucket.
+pub fn legacy_organization_key_sid(dest_bucket: &BucketName) -> String {
+    format!(
+        "{LEGACY_ORGANIZATION_SID}{}{}",
+        identity::readable(dest_bucket.as_str(), 40),
+        hash8(dest_bucket.as_str())
+    )
 }
 
 /// Role ARN pattern every replication role this provider creates matches, in any account.
@@ -175,10 +220,64 @@ mod tests {
 
     #[test]
     fn sids_distinguish_buckets_that_sanitize_alike() {
-        let a = statement_sid(&b("a-b.c"));
+        let (acct, region) = (
+            AccountId::parse("111111111111").unwrap(),
+            Region::parse("eu-west-1").unwrap(),
+        );
+        let sid = |bucket: &str| source_sid("aws", &acct, &region, &b(bucket));
+        let a = sid("a-b.c");
         assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
-        assert_ne!(a, statement_sid(&b("ab.c")));
-        assert_eq!(a, statement_sid(&b("a-b.c")));
+        assert_ne!(a, sid("ab.c"));
+        assert_eq!(a, sid("a-b.c"));
+        assert_ne!(
+            a,
+            source_sid(
+                "aws",
+                &AccountId::parse("222222222222").unwrap(),
+                &region,
+                &b("a-b.c")
+            )
+        );
+        assert_ne!(
+            a,
+            source_sid(
+                "aws",
+                &acct,
+                &Region::parse("us-east-1").unwrap(),
+                &b("a-b.c")
+            )
+        );
+        assert_ne!(a, source_sid("aws-cn", &acct, &region, &b("a-b.c")));
+        assert_eq!(a.len(), SID_PREFIX.len() + 3 + 32);
+    }
+
+    /// The attack on the 32-bit Sid of versions before 0.2 (issue 23): two bucket names with the
+    /// same letters and digits whose FNV hashes collide got the same Sid. The digest now covers
+    /// the whole name (hyphens and dots included), so the same letters give different Sids.
+    #[test]
+    fn names_with_the_same_letters_get_different_sids() {
+        let (acct, region) = (
+            AccountId::parse("111111111111").unwrap(),
+            Region::parse("eu-west-1").unwrap(),
+        );
+        let names = [
+            "backup-data-a",
+            "backupdata-a",
+            "backup-dat-a-",
+            "b-a-c-k-u-p-d-a-t-a-a",
+        ];
+        let sids: std::collections::BTreeSet<String> = names
+            .iter()
+            .filter(|n| BucketName::parse(n).is_ok())
+            .map(|n| source_sid("aws", &acct, &region, &b(n)))
+            .collect();
+        assert_eq!(
+            sids.len(),
+            names
+                .iter()
+                .filter(|n| BucketName::parse(n).is_ok())
+                .count()
+        );
     }
 
     #[test]

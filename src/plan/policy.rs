@@ -208,7 +208,7 @@ fn replicate_actions(scope: &BucketScope<'_>) -> Vec<&'static str> {
 /// it; one per (source, destination bucket), covering the objects its rules reach.
 pub fn destination_bucket_statement(r: &Resolved, scope: &BucketScope<'_>) -> Value {
     json!({
-        "Sid": r.sid,
+        "Sid": r.sid(),
         "Effect": "Allow",
         "Principal": { "AWS": r.role_arn.as_str() },
         "Action": replicate_actions(scope),
@@ -231,7 +231,7 @@ pub fn destination_key_statement(r: &Resolved, region: &str, bucket_arns: &[&str
     contexts.sort();
     contexts.dedup();
     json!({
-        "Sid": r.sid,
+        "Sid": r.sid(),
         "Effect": "Allow",
         "Principal": { "AWS": r.role_arn.as_str() },
         "Action": DESTINATION_KEY_ACTIONS,
@@ -243,7 +243,7 @@ pub fn destination_key_statement(r: &Resolved, region: &str, bucket_arns: &[&str
 /// The statement on the source key's policy letting the replication role decrypt source objects.
 pub fn source_key_statement(r: &Resolved) -> Value {
     json!({
-        "Sid": r.sid,
+        "Sid": r.sid(),
         "Effect": "Allow",
         "Principal": { "AWS": r.role_arn.as_str() },
         "Action": SOURCE_KEY_ACTIONS,
@@ -252,18 +252,38 @@ pub fn source_key_statement(r: &Resolved) -> Value {
     })
 }
 
+/// The identity of the organization statement for `scope`: one per organization and scope
+/// (actions and objects), so every source of the organization with that scope writes the same
+/// statement and none rewrites another's, and another organization's statement never shares
+/// its Sid.
+pub fn organization_bucket_id(
+    r: &Resolved,
+    org: &str,
+    scope: &BucketScope<'_>,
+) -> super::StatementId {
+    let actions = replicate_actions(scope);
+    let scope_text = format!("{actions:?}{:?}", scope.objects);
+    super::StatementId {
+        sid: super::names::organization_bucket_sid(&r.partition, org, &scope_text),
+        legacy: vec![super::names::legacy_organization_bucket_sid(&scope_text)],
+        claim: super::Claim::Organization(org.to_owned()),
+    }
+}
+
 /// Organization mode, bucket policy: every replication role this provider creates in the
 /// organization may replicate into the objects this scope covers, with the actions it needs.
-/// Identical for every source with the same scope (the Sid is derived from it), so concurrent
-/// sources never rewrite each other's statement.
-pub fn organization_bucket_statement(r: &Resolved, org: &str, scope: &BucketScope<'_>) -> Value {
-    let actions = replicate_actions(scope);
-    let digest = super::names::fnv64(&format!("{actions:?}{:?}", scope.objects));
+/// Identical for every source with the same scope (see [`organization_bucket_id`]).
+pub fn organization_bucket_statement(
+    r: &Resolved,
+    org: &str,
+    scope: &BucketScope<'_>,
+    sid: &str,
+) -> Value {
     json!({
-        "Sid": format!("{}{:08x}", super::names::ORGANIZATION_SID, digest as u32),
+        "Sid": sid,
         "Effect": "Allow",
         "Principal": { "AWS": "*" },
-        "Action": actions,
+        "Action": replicate_actions(scope),
         "Resource": one_or_many(&scope.objects),
         "Condition": {
             "StringEquals": { "aws:PrincipalOrgID": org },

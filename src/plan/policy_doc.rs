@@ -79,6 +79,14 @@ impl PolicyDocument {
             .and_then(|i| serde_json::from_str(self.statements[i].get()).ok())
     }
 
+    /// Every statement, parsed, in order.
+    pub fn statements(&self) -> Vec<Value> {
+        self.statements
+            .iter()
+            .filter_map(|s| serde_json::from_str(s.get()).ok())
+            .collect()
+    }
+
     /// Every `Sid` in the document, in order.
     pub fn sids(&self) -> Vec<String> {
         self.statements.iter().filter_map(|s| sid_of(s)).collect()
@@ -96,6 +104,16 @@ impl PolicyDocument {
                 }
                 self.statements[i] = raw(statement);
             }
+            None => self.statements.push(raw(statement)),
+        }
+        true
+    }
+
+    /// Puts `statement` in the place of the statement with the `Sid` `old` (a statement whose
+    /// `Sid` is upgraded keeps its position), or appends it when there is none.
+    pub fn replace(&mut self, old: &str, statement: &Value) -> bool {
+        match self.position(old) {
+            Some(i) => self.statements[i] = raw(statement),
             None => self.statements.push(raw(statement)),
         }
         true

@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use super::names::fnv64;
-use super::{DestinationPlan, Resolved};
+use super::{Claim, DestinationPlan, Resolved, StatementId};
 use crate::spec::{NotificationArn, NotificationKind, Spec};
 
 /// Always notified: an object failed to replicate.
@@ -27,8 +27,8 @@ pub struct NotificationPlan {
     pub id: String,
     pub target: NotificationArn,
     pub events: Vec<&'static str>,
-    /// Sid of our statement in the topic or queue policy.
-    pub sid: String,
+    /// Identity of our statement in the topic's or queue's policy.
+    pub statement_id: StatementId,
     /// The statement letting S3 deliver this bucket's events.
     pub statement: Value,
 }
@@ -63,7 +63,16 @@ pub fn notification(spec: &Spec, r: &Resolved) -> Option<NotificationPlan> {
         statement: publish_statement(r, &target),
         target,
         events,
-        sid: r.sid.clone(),
+        statement_id: target_statement_id(r),
+    })
+}
+
+/// Identity of this source's statement in a topic's or queue's policy: ours when it lets S3
+/// deliver for exactly this bucket of this account.
+pub fn target_statement_id(r: &Resolved) -> StatementId {
+    r.id_claimed_by(Claim::Service {
+        source_arn: r.source_bucket_arn(),
+        source_account: r.source_account.to_string(),
     })
 }
 
@@ -76,7 +85,7 @@ pub fn publish_statement(r: &Resolved, target: &NotificationArn) -> Value {
         NotificationKind::Queue => "sqs:SendMessage",
     };
     json!({
-        "Sid": r.sid,
+        "Sid": r.sid(),
         "Effect": "Allow",
         "Principal": { "Service": "s3.amazonaws.com" },
         "Action": action,

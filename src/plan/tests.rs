@@ -217,7 +217,16 @@ fn trust_policy_has_confused_deputy_conditions() {
 #[test]
 fn shared_policy_statements_name_the_role_and_carry_the_source_sid() {
     let p = build(&two_destinations());
-    let sid = names::statement_sid(&spec::BucketName::parse("src-bucket").unwrap());
+    let sid = p.resolved.sid();
+    assert_eq!(
+        sid,
+        names::source_sid(
+            "aws",
+            &spec::AccountId::parse("111111111111").unwrap(),
+            &p.resolved.source_region,
+            &spec::BucketName::parse("src-bucket").unwrap()
+        )
+    );
     let role = "arn:aws:iam::111111111111:role/s3-replication/s3-replication-src-bucket";
     assert_eq!(p.bucket_statements.len(), 2);
     assert_eq!(p.key_statements.len(), 2);
@@ -397,7 +406,7 @@ fn organization_mode_writes_identical_statements_for_every_source() {
         b.bucket_statements[0].statement
     );
     assert_eq!(a.key_statements[0].statement, b.key_statements[0].statement);
-    assert_eq!(a.bucket_statements[0].sid, b.bucket_statements[0].sid);
+    assert_eq!(a.bucket_statements[0].id, b.bucket_statements[0].id);
     assert!(a.bucket_statements[0].shared && a.key_statements[0].shared);
     let s = &a.bucket_statements[0].statement;
     assert_eq!(
@@ -651,15 +660,15 @@ fn organization_statements_are_scoped_and_named_by_scope() {
         "arn:aws:s3:::central/111111111111/*"
     );
     assert!(!strings(&a.statement["Action"]).contains(&"s3:ReplicateDelete".to_owned()));
-    assert_eq!(a.sid, a.statement["Sid"].as_str().unwrap());
-    assert!(a.sid.starts_with(names::ORGANIZATION_SID));
+    assert_eq!(a.id.sid, a.statement["Sid"].as_str().unwrap());
+    assert!(a.id.sid.starts_with(names::ORGANIZATION_SID));
     assert_eq!(
         a,
         plan("111111111111/", false),
         "same scope, same statement"
     );
-    assert_ne!(a.sid, plan("444444444444/", false).sid);
-    assert_ne!(a.sid, plan("111111111111/", true).sid);
+    assert_ne!(a.id.sid, plan("444444444444/", false).id.sid);
+    assert_ne!(a.id.sid, plan("111111111111/", true).id.sid);
 }
 
 #[test]
@@ -792,7 +801,7 @@ fn failure_notification_covers_rtc_events_and_lets_only_this_bucket_publish() {
         n.statement["Condition"]["StringEquals"]["aws:SourceAccount"],
         "111111111111"
     );
-    assert_eq!(n.sid, p.resolved.sid);
+    assert_eq!(n.statement_id.sid, p.resolved.sid());
     // Failure events exist only for rules with metrics: every rule gets them.
     let rules = &p.replication.to_s3_json()["Rules"];
     for r in rules.as_array().unwrap() {

@@ -12,7 +12,7 @@ use super::{
     batch, destination, diff, role, signals, source, ReconcileError, DESTINATION_CONCURRENCY,
 };
 use crate::aws::{Account, Connector};
-use crate::plan::{KeyRef, KeyStatement, Keys, Plan, Resolved};
+use crate::plan::{BucketStatement, KeyRef, KeyStatement, Keys, Plan, Resolved};
 use crate::spec::{Destination, Spec};
 use crate::time::Deadline;
 
@@ -165,16 +165,8 @@ pub async fn apply(
         bounded(desired.bucket_statements.iter().map(|b| async {
             bucket_ready[b.dest_index].wait().await;
             let acct = &dests[b.dest_index];
-            let edit = Edit::Upsert(&b.statement);
-            edit_bucket_policy(
-                acct,
-                b.bucket.as_str(),
-                &b.sid,
-                edit,
-                deadline,
-                Some(&written),
-            )
-            .await
+            let shared = facts.destinations[b.dest_index].shared_key_space;
+            grant_bucket(src, acct, &desired.resolved, b, shared, deadline, &written).await
         }))
         .await
         .map(drop)
@@ -203,12 +195,56 @@ pub async fn apply(
     Ok(plan)
 }
 
-/// How many edits are marked written before the configuration is switched on: the role policy
-/// and every statement.
+/// Puts one destination bucket statement in place. Unless the bucket's owner allows sharing,
+/// one that overlaps another source's statement is refused; but a statement of this same
+/// resource for another source (a replacement that CloudFormation has not yet cleaned up:
+/// its role records this resource as owner) is not another source's.
+async fn grant_bucket(
+    src: &Account,
+    acct: &Account,
+    r: &Resolved,
+    b: &BucketStatement,
+    shared: bool,
+    deadline: Deadline,
+    written: &Written,
+) -> Result<(), ReconcileError> {
+    let bucket = b.bucket.as_str();
+    if shared {
+        let edit = Edit::Upsert(&b.statement);
+        return edit_bucket_policy(acct, bucket, &b.id, edit, deadline, Some(written)).await;
+    }
+    let mut tolerated: Vec<String> = Vec::new();
+    loop {
+        let edit = Edit::UpsertExclusive {
+            statement: &b.statement,
+            tolerated: &tolerated,
+        };
+        match edit_bucket_policy(acct, bucket, &b.id, edit, deadline, Some(written)).await {
+            Err(ReconcileError::KeySpaceShared {
+                principals,
+                what,
+                others,
+            }) if tolerated.is_empty() && !principals.is_empty() => {
+                if !role::all_owned_by(src, r, &principals).await? {
+                    return Err(ReconcileError::KeySpaceShared {
+                        what,
+                        others,
+                        principals,
+                    });
+                }
+                tolerated = principals;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// How many edits are marked written before the configuration is switched on: the role policy,
+/// the source key's statement (marked also when there is none: see [`grant`]) and every other
+/// statement. Counting the source key only when it has a statement let a source without KMS
+/// switch replication on before its destination bucket statement was written (or refused).
 fn grant_count(plan: &Plan) -> usize {
-    1 + usize::from(plan.source_key_statement.is_some())
-        + plan.bucket_statements.len()
-        + plan.key_statements.len()
+    2 + plan.bucket_statements.len() + plan.key_statements.len()
 }
 
 async fn grant(
@@ -255,7 +291,7 @@ async fn upsert_key_statement(
     edit_key_policy_of(
         acct,
         &k.key_arn,
-        &k.sid,
+        &k.id,
         Edit::Upsert(&k.statement),
         deadline,
         !k.exclusive,

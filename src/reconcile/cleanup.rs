@@ -8,7 +8,7 @@ use super::statements::{edit_bucket_policy, edit_key_policy, Edit};
 use super::{batch, keys, role, signals, ReconcileError};
 use crate::aws::{Account, Connector, ErrorKind};
 use crate::plan::names::{destination_key_alias, source_key_alias};
-use crate::plan::{Owner, Plan, Record, Resolved};
+use crate::plan::{Owner, Plan, Record, Resolved, StatementId};
 use crate::spec::{BucketName, Destination, DestinationKey, KeyRemoval, SourceKey, Spec};
 use crate::time::Deadline;
 
@@ -45,14 +45,15 @@ pub async fn cleanup(
     }
     let key_removal = recorded_removal(record.as_ref(), spec.key_removal);
     let source_side = cleanup_source(&src, spec, &resolved, key_removal, deadline);
+    let id = resolved.source_id();
     let dest_side = bounded(spec.destinations.iter().map(|d| {
-        let (source, sid) = (&spec.source.bucket, resolved.sid.as_str());
+        let (source, id) = (&spec.source.bucket, &id);
         remove_destination(
             Removed::Destination,
             conn,
             source,
             d,
-            sid,
+            id,
             key_removal,
             None,
             deadline,
@@ -136,7 +137,7 @@ async fn cleanup_source(
         Err(e) => return Err(e.into()),
     }
     if let Some(key) = source_key_of(src, spec).await? {
-        denied_is_inert(edit_key_policy(src, &key, &r.sid, Edit::Remove, deadline).await)?;
+        denied_is_inert(edit_key_policy(src, &key, &r.source_id(), Edit::Remove, deadline).await)?;
         if spec.source.kms_key.creates() && matches!(key_removal, KeyRemoval::Delete { .. }) {
             // The bucket must not keep a default key that is about to be deleted.
             let enc = src.default_encryption(bucket).await.ok().flatten();
@@ -194,7 +195,7 @@ async fn remove_destination(
     conn: &Connector,
     source: &BucketName,
     d: &Destination,
-    sid: &str,
+    id: &StatementId,
     removal: KeyRemoval,
     kept: Option<&Plan>,
     deadline: Deadline,
@@ -208,7 +209,7 @@ async fn remove_destination(
     };
     if removed == Removed::Destination {
         denied_is_inert(
-            edit_bucket_policy(&acct, d.bucket.as_str(), sid, Edit::Remove, deadline, None).await,
+            edit_bucket_policy(&acct, d.bucket.as_str(), id, Edit::Remove, deadline, None).await,
         )?;
     }
     let alias = destination_key_alias(source, &d.bucket);
@@ -218,7 +219,7 @@ async fn remove_destination(
         DestinationKey::Create => keys::find_created(&acct, &alias).await?,
     };
     if let Some(key) = key.filter(|k| !kept.is_some_and(|p| diff::key_kept(p, k))) {
-        denied_is_inert(edit_key_policy(&acct, &key, sid, Edit::Remove, deadline).await)?;
+        denied_is_inert(edit_key_policy(&acct, &key, id, Edit::Remove, deadline).await)?;
         if d.kms_key.creates() {
             keys::retire_created(&acct, &alias, removal).await?;
         }
@@ -239,6 +240,7 @@ pub async fn cleanup_removed(
     deadline: Deadline,
 ) -> Result<(), ReconcileError> {
     let r = &plan.resolved;
+    let id = r.source_id();
     // Dropped destinations lose everything; kept ones may have moved to another key.
     let removed = old.destinations.iter().map(|d| {
         let removed = diff::removed(d.account.as_str(), d.bucket.as_str(), plan);
@@ -253,7 +255,7 @@ pub async fn cleanup_removed(
             conn,
             &old.source.bucket,
             d,
-            &r.sid,
+            &id,
             new.key_removal,
             Some(plan),
             deadline,
@@ -264,7 +266,7 @@ pub async fn cleanup_removed(
             .await?
             .filter(|k| Some(k) != plan.source_key().as_ref())
         {
-            edit_key_policy(src, &old_key, &r.sid, Edit::Remove, deadline).await?;
+            edit_key_policy(src, &old_key, &r.source_id(), Edit::Remove, deadline).await?;
         }
         let old_role = old
             .replication_role_name

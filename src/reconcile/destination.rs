@@ -4,8 +4,9 @@ use super::bucket::{self, Expected};
 use super::gate::Gate;
 use super::ReconcileError;
 use super::{diff, keys};
-use crate::aws::Account;
+use crate::aws::{Account, ErrorKind};
 use crate::plan::names::destination_key_alias;
+use crate::plan::overlap::SHARED_KEY_SPACE_TAG;
 use crate::plan::KeyRef;
 use crate::spec::{BucketName, Destination, DestinationKey};
 
@@ -13,6 +14,9 @@ use crate::spec::{BucketName, Destination, DestinationKey};
 pub struct DestinationFacts {
     pub exists: bool,
     pub versioned: bool,
+    /// The bucket's owner lets several sources write into the same objects (tag
+    /// [`SHARED_KEY_SPACE_TAG`] = `true`, which no provider role may set).
+    pub shared_key_space: bool,
     /// The replica key: existing (named, or created earlier), or the one Create makes.
     pub key: Option<KeyRef>,
 }
@@ -52,11 +56,27 @@ pub async fn check(
             }
         })
     };
-    let (versioned, key) = futures::join!(versioned, key);
-    let (versioned, key) = (versioned?, key?);
+    let shared = async {
+        if !exists {
+            return Ok::<_, ReconcileError>(false);
+        }
+        match acct.bucket_tag(bucket, SHARED_KEY_SPACE_TAG).await {
+            Ok(tag) => Ok(tag.as_deref() == Some("true")),
+            // A destination role deployed before the tag existed may not read tags: the owner
+            // has not allowed sharing, as far as the provider can know.
+            Err(e) if e.kind == ErrorKind::AccessDenied => {
+                tracing::warn!(bucket, account = %acct.id, error = %e, "cannot read the bucket's tags; its objects are not shared with other sources");
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
+    };
+    let (versioned, key, shared) = futures::join!(versioned, key, shared);
+    let (versioned, key, shared_key_space) = (versioned?, key?, shared?);
     Ok(DestinationFacts {
         exists,
         versioned,
+        shared_key_space,
         key,
     })
 }

@@ -63,6 +63,12 @@ pub enum ReconcileError {
     ProviderMisconfigured(String),
     #[error("role {role} in account {account} exists but was not created by this provider (it lacks the s3-replication:managed tag); choose another ReplicationRoleName or delete the role")]
     RoleNotOurs { role: String, account: String },
+    #[error("role {role} trusts other principals than the provider gives it (its trust policy is {found}); the provider never rewrites a role's trust (whoever controls the function could otherwise make the role assumable from outside), so nothing was changed. Restore its trust policy to {trust}, or delete the role (the next Create makes it again)")]
+    RoleTrustChanged {
+        role: String,
+        found: String,
+        trust: String,
+    },
     #[error("{what} would be {size} bytes, above the {limit}-byte limit; remove unused statements from it, or set OrganizationId (organization mode: one statement per destination for all sources) for large fleets")]
     PolicyTooLarge {
         what: String,
@@ -89,6 +95,26 @@ pub enum ReconcileError {
         bucket: String,
         actual: String,
         expected: String,
+    },
+    #[error("OrganizationId {given} is not the organization of the source account {account}: {found}. Organization statements admit every replication role of the organization they name, so only the source account's own organization is accepted; nothing was changed. Set OrganizationId to it, or leave it out")]
+    OrganizationNotVerified {
+        given: String,
+        account: String,
+        found: String,
+    },
+    #[error("the {what} has a statement with the Sid {sid} that the provider did not write for this source (expected {claim}; found {found}); it is left as it is and nothing was written there. Remove or rename that statement if it is not needed, then retry")]
+    StatementNotOurs {
+        what: String,
+        sid: String,
+        found: String,
+        claim: String,
+    },
+    #[error("the {what} already lets another source replicate into objects this source's rule would write ({others}); S3 replication keeps object keys, so the two sources would overwrite each other's current versions. Give this destination a Prefix that no other source uses, or, if the bucket's owner wants sources to share objects, have the owner tag the bucket s3-replication:shared-key-space=true (no source can set that tag)")]
+    KeySpaceShared {
+        what: String,
+        others: String,
+        /// The overlapping statements' principals, where each names one.
+        principals: Vec<String>,
     },
     #[error("{what} could not be read: {why}")]
     LiveStateUnreadable { what: String, why: String },

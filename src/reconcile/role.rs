@@ -43,8 +43,9 @@ pub async fn ensure_role(
     ensure_desired(acct, &DesiredRole::replication(r, trust)).await
 }
 
-/// Creates the role or brings its trust policy, permissions boundary and tags (ownership, the
-/// record of what Delete must undo) to `want`. A role with this name that this provider did
+/// Creates the role or brings its permissions boundary and tags (ownership, the record of what
+/// Delete must undo) to `want`; a role whose trust policy is not `want`'s is refused (see
+/// [`ReconcileError::RoleTrustChanged`]). A role with this name that this provider did
 /// not create is refused.
 pub async fn ensure_desired(acct: &Account, want: &DesiredRole<'_>) -> Result<(), ReconcileError> {
     let trust_text = want.trust.to_string();
@@ -73,13 +74,20 @@ pub async fn ensure_desired(acct: &Account, want: &DesiredRole<'_>) -> Result<()
             account: acct.id.to_string(),
         });
     }
+    // A role's trust is written only by CreateRole: the function may not rewrite any role's
+    // trust (the source template denies it), so nothing it tags or does first makes an
+    // existing role assumable by anyone else.
+    if diff::document(Some(&role.trust_policy), want.trust).changes() {
+        return Err(ReconcileError::RoleTrustChanged {
+            role: role.arn,
+            found: role.trust_policy,
+            trust: trust_text,
+        });
+    }
     if let Some(boundary) = want.boundary {
         if diff::boundary(role.permissions_boundary.as_deref(), boundary).changes() {
             acct.put_permissions_boundary(want.name, boundary).await?;
         }
-    }
-    if diff::document(Some(&role.trust_policy), want.trust).changes() {
-        acct.update_trust_policy(want.name, &trust_text).await?;
     }
     let retag = diff::role_tags(|k| role.tag(k), &want.tags);
     if !retag.is_empty() {
@@ -96,6 +104,29 @@ pub async fn record(acct: &Account, role_name: &str) -> Result<Option<Record>, R
         .await?
         .filter(|role| role.tag(tags::MANAGED) == Some("true"))
         .map(|role| Record::from_tags(|k| role.tag(k).map(str::to_owned))))
+}
+
+/// Whether every one of `principals` is a replication role of the source account that records
+/// `r.owner` as its owner (the same resource, for another source bucket).
+pub async fn all_owned_by(
+    acct: &Account,
+    r: &Resolved,
+    principals: &[String],
+) -> Result<bool, ReconcileError> {
+    let Some(ours) = &r.owner else {
+        return Ok(false);
+    };
+    let prefix = format!("arn:{}:iam::{}:role{ROLE_PATH}", r.partition, acct.id);
+    for p in principals {
+        let Some(name) = p.strip_prefix(&prefix).filter(|n| !n.contains('/')) else {
+            return Ok(false);
+        };
+        let owner = record(acct, name).await?.and_then(|rec| rec.owner);
+        if owner.as_ref() != Some(ours) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Refuses to act for `r.owner` on a source whose replication `record` says another resource

@@ -7,8 +7,10 @@ use super::ReconcileError;
 use crate::aws::Account;
 use crate::plan::notification_doc::NotificationDocument;
 use crate::plan::policy_doc::PolicyDocument;
-use crate::plan::signals::{alarm_prefix, default_topic_policy, notification_id};
-use crate::plan::{Alarm, Plan, Resolved};
+use crate::plan::signals::{
+    alarm_prefix, default_topic_policy, notification_id, target_statement_id,
+};
+use crate::plan::{Alarm, Claim, Plan, Resolved, StatementId};
 use crate::spec::{NotificationArn, NotificationKind};
 use crate::time::Deadline;
 
@@ -32,7 +34,7 @@ pub async fn ensure(src: &Account, plan: &Plan, deadline: Deadline) -> Result<()
     let notification = async {
         if let Some(n) = &plan.notification {
             let statement = Edit::Upsert(&n.statement);
-            edit_target_policy(src, &n.target, &n.sid, statement, deadline).await?;
+            edit_target_policy(src, &n.target, &n.statement_id, statement, deadline).await?;
             let config = n.configuration();
             let bucket = plan.resolved.source_bucket.as_str();
             edit_notifications(src, bucket, &n.id, Edit::Upsert(&config), deadline).await?;
@@ -81,7 +83,7 @@ pub async fn remove_notification(
 ) -> Result<(), ReconcileError> {
     let (bucket, id) = (r.source_bucket.as_str(), notification_id(r));
     edit_notifications(src, bucket, &id, Edit::Remove, deadline).await?;
-    edit_target_policy(src, target, &r.sid, Edit::Remove, deadline).await
+    edit_target_policy(src, target, &target_statement_id(r), Edit::Remove, deadline).await
 }
 
 /// Update: removes what the old properties' `FailureNotification` and `Alarms` had and the
@@ -100,7 +102,8 @@ pub async fn remove_dropped(
         match &plan.notification {
             None => remove_notification(src, r, before, deadline).await,
             Some(now) if now.target != *before => {
-                edit_target_policy(src, before, &r.sid, Edit::Remove, deadline).await
+                edit_target_policy(src, before, &target_statement_id(r), Edit::Remove, deadline)
+                    .await
             }
             Some(_) => Ok(()),
         }
@@ -185,7 +188,13 @@ async fn edit_notifications(
         Write::Empty => acct.put_bucket_notifications(bucket, "{}").await,
         Write::Put(text) => acct.put_bucket_notifications(bucket, &text).await,
     };
-    converge::<NotificationDocument, _, _>(acct, &what, kind(deadline), &edit, id, read, write)
+    // The bucket's own configuration, written only by its owner: any entry with our Id is ours.
+    let id = StatementId {
+        sid: id.to_owned(),
+        legacy: Vec::new(),
+        claim: Claim::Any,
+    };
+    converge::<NotificationDocument, _, _>(acct, &what, kind(deadline), &edit, &id, read, write)
         .await
 }
 
@@ -194,7 +203,7 @@ async fn edit_notifications(
 async fn edit_target_policy(
     acct: &Account,
     target: &NotificationArn,
-    sid: &str,
+    id: &StatementId,
     edit: Edit<'_>,
     deadline: Deadline,
 ) -> Result<(), ReconcileError> {
@@ -215,7 +224,7 @@ async fn edit_target_policy(
                 }
                 Write::Put(text) => acct.put_topic_policy(arn, &text).await,
             };
-            converge::<PolicyDocument, _, _>(acct, &what, kind(deadline), &edit, sid, read, write)
+            converge::<PolicyDocument, _, _>(acct, &what, kind(deadline), &edit, id, read, write)
                 .await
         }
         NotificationKind::Queue => {
@@ -232,7 +241,7 @@ async fn edit_target_policy(
                 Write::Empty => acct.put_queue_policy(&url, "").await,
                 Write::Put(text) => acct.put_queue_policy(&url, &text).await,
             };
-            converge::<PolicyDocument, _, _>(acct, &what, kind(deadline), &edit, sid, read, write)
+            converge::<PolicyDocument, _, _>(acct, &what, kind(deadline), &edit, id, read, write)
                 .await
         }
     }

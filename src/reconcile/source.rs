@@ -3,7 +3,7 @@
 use super::bucket::{self, Expected};
 use super::ReconcileError;
 use super::{diff, keys};
-use crate::aws::Account;
+use crate::aws::{Account, Membership};
 use crate::plan::names::source_key_alias;
 use crate::plan::{KeyRef, Resolved};
 use crate::spec::{SourceKey, Spec};
@@ -89,20 +89,44 @@ pub async fn check(
         }
     };
     // Run to the end, then report in a fixed order: the same answer whichever fails first.
-    let (owner, versioned, key, target, report_key) = futures::join!(
+    let (owner, versioned, key, target, report_key, organization) = futures::join!(
         owner,
         versioned,
         key,
         target,
-        check_report_bucket(acct, spec)
+        check_report_bucket(acct, spec),
+        check_organization(acct, spec)
     );
     owner?;
+    organization?;
     target?;
     let (versioned, key, report_key) = (versioned?, key?, report_key?);
     Ok(SourceFacts {
         versioned,
         key,
         report_key,
+    })
+}
+
+/// `OrganizationId` must be the source account's own organization: organization statements admit
+/// every replication role of the organization they name, so a mistyped or foreign id would
+/// admit another organization's roles into the destinations (and lock this one's out).
+async fn check_organization(acct: &Account, spec: &Spec) -> Result<(), ReconcileError> {
+    let Some(given) = &spec.organization_id else {
+        return Ok(());
+    };
+    let found = match acct.organization().await? {
+        Membership::Member(id) if &id == given => return Ok(()),
+        Membership::Member(id) => format!("it belongs to {id}"),
+        Membership::None => "it belongs to no organization".to_owned(),
+        Membership::Unknown(why) => format!(
+            "its organization cannot be read ({why}); the source role needs organizations:DescribeOrganization"
+        ),
+    };
+    Err(ReconcileError::OrganizationNotVerified {
+        given: given.clone(),
+        account: acct.id.to_string(),
+        found,
     })
 }
 

@@ -15,8 +15,9 @@ use super::retry::{is_propagation_error, Propagation};
 use super::ReconcileError;
 use crate::aws::{Account, AwsError, ErrorKind};
 use crate::plan::notification_doc::NotificationDocument;
+use crate::plan::overlap::Overlap;
 use crate::plan::policy_doc::{PolicyDocument, PolicyParseError};
-use crate::plan::{BUCKET_POLICY_LIMIT, KEY_POLICY_LIMIT};
+use crate::plan::{StatementId, BUCKET_POLICY_LIMIT, KEY_POLICY_LIMIT};
 use crate::time::Deadline;
 
 /// Writes before giving up on a contended policy.
@@ -60,18 +61,74 @@ impl Mark<'_> {
     }
 }
 
-/// What to do with the statement carrying `sid`.
+/// What to do with the statement identified by a [`StatementId`].
 pub enum Edit<'a> {
     Upsert(&'a Value),
+    /// A destination bucket statement, refused when the objects it grants overlap another
+    /// source's statement in the same policy (see [`crate::plan::overlap`]), but the statements
+    /// of the `tolerated` principals.
+    UpsertExclusive {
+        statement: &'a Value,
+        tolerated: &'a [String],
+    },
     Remove,
 }
 
+/// Why an edit was not made: the document holds something that is not ours to change.
+#[derive(Debug)]
+enum Refusal {
+    /// The entry at our id is not what the provider writes for this owner.
+    NotOurs(Value),
+    /// Other sources' statements grant writes into the same objects.
+    Overlaps(Vec<Overlap>),
+}
+
 impl Edit<'_> {
-    fn apply(&self, doc: &mut impl Document, sid: &str) -> bool {
-        match self {
-            Edit::Upsert(statement) => doc.upsert(sid, statement),
-            Edit::Remove => doc.remove(sid),
+    /// Applies the edit to `doc`; `Ok(false)` when nothing changed. Only entries the id's
+    /// claim owns are replaced or removed, and an entry at a legacy id that it owns is
+    /// upgraded in its place; entries it does not own are never touched.
+    fn apply(&self, doc: &mut impl Document, id: &StatementId) -> Result<bool, Refusal> {
+        let owned_legacy: Vec<&str> = id
+            .legacy
+            .iter()
+            .map(String::as_str)
+            .filter(|l| *l != id.sid && doc.entry(l).is_some_and(|e| id.claim.owns(&e)))
+            .collect();
+        let current = doc.entry(&id.sid);
+        let statement = match self {
+            Edit::Upsert(s) | Edit::UpsertExclusive { statement: s, .. } => *s,
+            Edit::Remove => {
+                let mut changed = false;
+                match current {
+                    Some(c) if id.claim.owns(&c) => changed |= doc.remove(&id.sid),
+                    Some(c) => {
+                        tracing::warn!(sid = %id.sid, found = %c, "the statement with our Sid is not ours; left in place")
+                    }
+                    None => {}
+                }
+                for legacy in owned_legacy {
+                    changed |= doc.remove(legacy);
+                }
+                return Ok(changed);
+            }
+        };
+        if let Some(c) = current.as_ref().filter(|c| !id.claim.owns(c)) {
+            return Err(Refusal::NotOurs(c.clone()));
         }
+        if let Edit::UpsertExclusive { tolerated, .. } = self {
+            let overlaps = doc.overlaps(id, statement, tolerated);
+            if !overlaps.is_empty() {
+                return Err(Refusal::Overlaps(overlaps));
+            }
+        }
+        let mut changed = match (current, owned_legacy.first()) {
+            (None, Some(first)) => doc.replace(first, statement),
+            _ => doc.upsert(&id.sid, statement),
+        };
+        for legacy in owned_legacy {
+            changed |= doc.remove(legacy);
+        }
+        Ok(changed)
     }
 }
 
@@ -79,10 +136,18 @@ impl Edit<'_> {
 /// (statements by `Sid`) or a bucket's notification configuration (configurations by `Id`).
 pub(super) trait Document: Sized {
     fn parse_or_new(text: Option<&str>) -> Result<Self, PolicyParseError>;
+    /// The entry with this id, parsed.
+    fn entry(&self, id: &str) -> Option<Value>;
     /// Puts `entry` in place; false when an equivalent one is there already.
     fn upsert(&mut self, id: &str, entry: &Value) -> bool;
+    /// Puts `entry` where the entry `old` is (an id upgraded in place).
+    fn replace(&mut self, old: &str, entry: &Value) -> bool;
     /// Removes the entry; false when there was none.
     fn remove(&mut self, id: &str) -> bool;
+    /// What of other owners' entries overlaps `entry` (only policies have such a notion).
+    fn overlaps(&self, _ours: &StatementId, _entry: &Value, _tolerated: &[String]) -> Vec<Overlap> {
+        Vec::new()
+    }
     fn is_empty(&self) -> bool;
     fn render(&self) -> String;
 }
@@ -91,11 +156,20 @@ impl Document for PolicyDocument {
     fn parse_or_new(text: Option<&str>) -> Result<Self, PolicyParseError> {
         PolicyDocument::parse_or_new(text)
     }
+    fn entry(&self, id: &str) -> Option<Value> {
+        self.get(id)
+    }
     fn upsert(&mut self, id: &str, entry: &Value) -> bool {
         PolicyDocument::upsert(self, id, entry)
     }
+    fn replace(&mut self, old: &str, entry: &Value) -> bool {
+        PolicyDocument::replace(self, old, entry)
+    }
     fn remove(&mut self, id: &str) -> bool {
         PolicyDocument::remove(self, id)
+    }
+    fn overlaps(&self, ours: &StatementId, entry: &Value, tolerated: &[String]) -> Vec<Overlap> {
+        crate::plan::overlap::overlapping(self, ours, entry, tolerated)
     }
     fn is_empty(&self) -> bool {
         PolicyDocument::is_empty(self)
@@ -109,8 +183,19 @@ impl Document for NotificationDocument {
     fn parse_or_new(text: Option<&str>) -> Result<Self, PolicyParseError> {
         NotificationDocument::parse_or_new(text)
     }
+    fn entry(&self, id: &str) -> Option<Value> {
+        NotificationDocument::get(self, id).cloned()
+    }
     fn upsert(&mut self, id: &str, entry: &Value) -> bool {
         NotificationDocument::upsert(self, id, entry)
+    }
+    fn replace(&mut self, old: &str, entry: &Value) -> bool {
+        let id = entry
+            .get("Id")
+            .and_then(Value::as_str)
+            .unwrap_or(old)
+            .to_owned();
+        NotificationDocument::remove(self, old) | NotificationDocument::upsert(self, &id, entry)
     }
     fn remove(&mut self, id: &str) -> bool {
         NotificationDocument::remove(self, id)
@@ -157,7 +242,7 @@ pub(super) async fn converge<D, R, W>(
     what: &str,
     kind: Kind<'_>,
     edit: &Edit<'_>,
-    sid: &str,
+    id: &StatementId,
     mut read: R,
     mut write: W,
 ) -> Result<(), ReconcileError>
@@ -187,7 +272,24 @@ where
                 source,
             }
         })?;
-        let in_place = !edit.apply(&mut doc, sid) || (doc.is_empty() && !kind.deletable);
+        let changed = edit.apply(&mut doc, id).map_err(|refusal| match refusal {
+            Refusal::NotOurs(found) => ReconcileError::StatementNotOurs {
+                what: what.to_owned(),
+                sid: id.sid.clone(),
+                found: found.to_string(),
+                claim: id.claim.describe(),
+            },
+            Refusal::Overlaps(others) => ReconcileError::KeySpaceShared {
+                what: what.to_owned(),
+                others: others
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                principals: others.into_iter().filter_map(|o| o.principal).collect(),
+            },
+        })?;
+        let in_place = !changed || (doc.is_empty() && !kind.deletable);
         if in_place {
             // Nothing written by us, or the policy has not changed since we last looked: done.
             // Otherwise someone else wrote meanwhile (keeping our statement); a writer that read
@@ -237,11 +339,13 @@ where
                 // say exactly what to add.
                 Err(e) if e.kind == ErrorKind::AccessDenied && kind.owner_writes => {
                     return Err(match edit {
-                        Edit::Upsert(statement) => ReconcileError::GrantNotWritable {
-                            what: what.to_owned(),
-                            statement: statement.to_string(),
-                            source: e,
-                        },
+                        Edit::Upsert(statement) | Edit::UpsertExclusive { statement, .. } => {
+                            ReconcileError::GrantNotWritable {
+                                what: what.to_owned(),
+                                statement: statement.to_string(),
+                                source: e,
+                            }
+                        }
                         Edit::Remove => ReconcileError::RemovalNotAllowed {
                             what: what.to_owned(),
                             source: e,
@@ -275,7 +379,7 @@ where
 pub async fn edit_bucket_policy(
     acct: &Account,
     bucket: &str,
-    sid: &str,
+    id: &StatementId,
     edit: Edit<'_>,
     deadline: Deadline,
     written: Option<&Written>,
@@ -305,7 +409,7 @@ pub async fn edit_bucket_policy(
             owner_writes: true,
         },
         &edit,
-        sid,
+        id,
         read,
         write,
     )
@@ -318,18 +422,18 @@ pub async fn edit_bucket_policy(
 pub async fn edit_key_policy(
     acct: &Account,
     key: &str,
-    sid: &str,
+    id: &StatementId,
     edit: Edit<'_>,
     deadline: Deadline,
 ) -> Result<(), ReconcileError> {
-    edit_key_policy_of(acct, key, sid, edit, deadline, true, None).await
+    edit_key_policy_of(acct, key, id, edit, deadline, true, None).await
 }
 
 /// [`edit_key_policy`], for a key only this resource writes the policy of when `shared` is false.
 pub async fn edit_key_policy_of(
     acct: &Account,
     key: &str,
-    sid: &str,
+    id: &StatementId,
     edit: Edit<'_>,
     deadline: Deadline,
     shared: bool,
@@ -363,7 +467,7 @@ pub async fn edit_key_policy_of(
             owner_writes: true,
         },
         &edit,
-        sid,
+        id,
         read,
         write,
     )

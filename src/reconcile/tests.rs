@@ -112,17 +112,12 @@ async fn a_drifted_role_gets_exactly_what_drifted() {
     let plan = plan();
     let r = &plan.resolved;
     let aws = Stub::new();
-    let widened = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
     let mut tags = r.role_tags();
     tags.retain(|(k, _)| *k != tags::LOGICAL_ID);
     let tags: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let drifted = stub::role(&r.role_name, &widened.to_string(), None, &tags);
+    let drifted = stub::role(&r.role_name, &plan.trust_policy.to_string(), None, &tags);
     aws.ok("GetRole", stub::iam("GetRole", &drifted));
-    for op in [
-        "PutRolePermissionsBoundary",
-        "UpdateAssumeRolePolicy",
-        "TagRole",
-    ] {
+    for op in ["PutRolePermissionsBoundary", "TagRole"] {
         aws.ok(op, stub::iam(op, ""));
     }
     let acct = aws.account();
@@ -131,12 +126,7 @@ async fn a_drifted_role_gets_exactly_what_drifted() {
         .unwrap();
     assert_eq!(
         calls(&acct),
-        [
-            "GetRole",
-            "PutRolePermissionsBoundary",
-            "UpdateAssumeRolePolicy",
-            "TagRole"
-        ]
+        ["GetRole", "PutRolePermissionsBoundary", "TagRole"]
     );
     let retag = aws.body_of("TagRole").unwrap();
     assert_eq!(
@@ -145,6 +135,35 @@ async fn a_drifted_role_gets_exactly_what_drifted() {
         "only the missing tag: {retag}"
     );
     assert!(retag.ends_with("Value=Replication"), "{retag}");
+}
+
+/// Issue 23, attack 4 at run time: a role whose trust someone widened is not rewritten (the
+/// function may not call UpdateAssumeRolePolicy at all): the request fails naming the trust
+/// to restore, and nothing is written.
+#[tokio::test]
+async fn a_role_whose_trust_changed_is_refused_not_retrusted() {
+    let plan = plan();
+    let r = &plan.resolved;
+    let aws = Stub::new();
+    let widened = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"}, "Action": "sts:AssumeRole"}]});
+    let tags = r.role_tags();
+    let tags: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let drifted = stub::role(&r.role_name, &widened.to_string(), None, &tags);
+    aws.ok("GetRole", stub::iam("GetRole", &drifted));
+    let acct = aws.account();
+    let err = role::ensure_role(&acct, r, &plan.trust_policy)
+        .await
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        matches!(err, ReconcileError::RoleTrustChanged { .. }),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("999999999999") && msg.contains("s3.amazonaws.com"),
+        "{msg}"
+    );
+    assert_eq!(calls(&acct), ["GetRole"]);
 }
 
 #[tokio::test]
@@ -291,7 +310,7 @@ async fn a_statement_is_added_beside_the_owners_and_not_rewritten_when_in_place(
     aws.on("PutBucketPolicy", 204, "");
     let acct = aws.account();
     let edit = Edit::Upsert(&ours.statement);
-    edit_bucket_policy(&acct, "dst-a", &ours.sid, edit, deadline(), None)
+    edit_bucket_policy(&acct, "dst-a", &ours.id, edit, deadline(), None)
         .await
         .unwrap();
     assert_eq!(calls(&acct), ["GetBucketPolicy", "PutBucketPolicy"]);
@@ -309,7 +328,7 @@ async fn a_statement_is_added_beside_the_owners_and_not_rewritten_when_in_place(
     );
     let acct = aws.account();
     let edit = Edit::Upsert(&ours.statement);
-    edit_bucket_policy(&acct, "dst-a", &ours.sid, edit, deadline(), None)
+    edit_bucket_policy(&acct, "dst-a", &ours.id, edit, deadline(), None)
         .await
         .unwrap();
     assert_eq!(calls(&acct), ["GetBucketPolicy"]);
@@ -326,7 +345,7 @@ async fn removing_the_last_statement_deletes_the_policy_and_a_missing_bucket_has
     );
     aws.on("DeleteBucketPolicy", 204, "");
     let acct = aws.account();
-    edit_bucket_policy(&acct, "dst-a", &ours.sid, Edit::Remove, deadline(), None)
+    edit_bucket_policy(&acct, "dst-a", &ours.id, Edit::Remove, deadline(), None)
         .await
         .unwrap();
     assert_eq!(calls(&acct), ["GetBucketPolicy", "DeleteBucketPolicy"]);
@@ -334,7 +353,7 @@ async fn removing_the_last_statement_deletes_the_policy_and_a_missing_bucket_has
     let aws = Stub::new();
     aws.error("GetBucketPolicy", 404, "NoSuchBucket");
     let acct = aws.account();
-    edit_bucket_policy(&acct, "dst-a", &ours.sid, Edit::Remove, deadline(), None)
+    edit_bucket_policy(&acct, "dst-a", &ours.id, Edit::Remove, deadline(), None)
         .await
         .unwrap();
     assert!(mutations(&acct).is_empty());
@@ -352,7 +371,7 @@ async fn a_grant_the_owner_keeps_for_itself_fails_naming_the_statement_to_add() 
     aws.error("PutBucketPolicy", 403, "AccessDenied");
     let acct = aws.account();
     let edit = Edit::Upsert(&ours.statement);
-    let err = edit_bucket_policy(&acct, "dst-a", &ours.sid, edit, deadline(), None)
+    let err = edit_bucket_policy(&acct, "dst-a", &ours.id, edit, deadline(), None)
         .await
         .unwrap_err();
     match err {
@@ -369,9 +388,15 @@ async fn a_key_that_is_gone_has_no_statement_left_to_remove() {
     aws.error("GetKeyPolicy", 400, "NotFoundException");
     let acct = aws.account();
     let key = "arn:aws:kms:eu-west-1:111111111111:key/gone";
-    edit_key_policy(&acct, key, "Sid", Edit::Remove, deadline())
-        .await
-        .unwrap();
+    edit_key_policy(
+        &acct,
+        key,
+        &plan().resolved.source_id(),
+        Edit::Remove,
+        deadline(),
+    )
+    .await
+    .unwrap();
     assert_eq!(calls(&acct), ["GetKeyPolicy"]);
 }
 
@@ -496,4 +521,127 @@ async fn a_topic_policy_the_function_may_not_write_fails_naming_the_permission()
         "{err}"
     );
     assert!(!calls(&acct).contains(&"PutBucketNotificationConfiguration"));
+}
+
+/// Issue 23, attack 2: a statement at our Sid that another source wrote (a crafted collision,
+/// or someone's hand-written statement) is never replaced: the edit fails naming it, and nothing
+/// is written.
+#[tokio::test]
+async fn a_statement_at_our_sid_that_is_not_ours_is_refused_not_replaced() {
+    let plan = plan();
+    let ours = &plan.bucket_statements[0];
+    let mut theirs = ours.statement.clone();
+    theirs["Principal"]["AWS"] = json!("arn:aws:iam::999999999999:role/s3-replication/victim");
+    let aws = Stub::new();
+    aws.ok("GetBucketPolicy", policy(std::slice::from_ref(&theirs)));
+    let acct = aws.account();
+    let edit = Edit::UpsertExclusive {
+        statement: &ours.statement,
+        tolerated: &[],
+    };
+    let err = edit_bucket_policy(&acct, "dst-a", &ours.id, edit, deadline(), None)
+        .await
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        matches!(err, ReconcileError::StatementNotOurs { .. }),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(&ours.id.sid) && msg.contains("999999999999"),
+        "{msg}"
+    );
+    assert!(mutations(&acct).is_empty());
+
+    // Its Delete leaves the victim's statement alone too.
+    let aws = Stub::new();
+    aws.ok("GetBucketPolicy", policy(std::slice::from_ref(&theirs)));
+    let acct = aws.account();
+    edit_bucket_policy(&acct, "dst-a", &ours.id, Edit::Remove, deadline(), None)
+        .await
+        .unwrap();
+    assert!(mutations(&acct).is_empty());
+}
+
+/// A policy written by a version before 0.2 (32-bit Sid) is converged to the new Sid in the
+/// statement's own place; every other statement stays byte for byte.
+#[tokio::test]
+async fn a_statement_under_the_old_sid_is_upgraded_in_place() {
+    let plan = plan();
+    let ours = &plan.bucket_statements[0];
+    let legacy = &ours.id.legacy[0];
+    assert!(legacy.starts_with("S3Replicationsrcbucket"), "{legacy}");
+    let mut old = ours.statement.clone();
+    old["Sid"] = json!(legacy);
+    old["Action"] = json!(["s3:ReplicateObject", "s3:ReplicateTags"]);
+    let text = format!(r#"{{"Version":"2012-10-17","Statement":[{FOREIGN},{old},{OWNERS}]}}"#);
+    let aws = Stub::new();
+    aws.ok("GetBucketPolicy", text);
+    aws.on("PutBucketPolicy", 204, "");
+    let acct = aws.account();
+    let edit = Edit::UpsertExclusive {
+        statement: &ours.statement,
+        tolerated: &[],
+    };
+    edit_bucket_policy(&acct, "dst-a", &ours.id, edit, deadline(), None)
+        .await
+        .unwrap();
+    let written = aws.body_of("PutBucketPolicy").unwrap();
+    assert_eq!(
+        written,
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{FOREIGN},{},{OWNERS}]}}"#,
+            ours.statement
+        )
+    );
+}
+
+const OWNERS: &str = r#"{"Sid":"OwnersAudit",  "Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:root"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::dst-a/*"}"#;
+
+const FOREIGN2: &str = r#"{"Sid":"S3ReplicationSomeoneElse","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::333333333333:role/s3-replication/other"},"Action":"s3:ReplicateObject","Resource":"arn:aws:s3:::dst-a/other-prefix/*"}"#;
+
+/// Issue 23, attack 3: a second source whose rule covers objects another source's statement
+/// already covers is refused, naming that statement; unless the bucket's owner tagged the
+/// bucket for sharing (which the apply path reads as `Edit::Upsert`).
+#[tokio::test]
+async fn a_statement_overlapping_another_sources_objects_is_refused_unless_shared() {
+    let plan = plan();
+    let ours = &plan.bucket_statements[0];
+    assert_eq!(ours.statement["Resource"], "arn:aws:s3:::dst-a/*");
+    let aws = Stub::new();
+    aws.ok(
+        "GetBucketPolicy",
+        policy(&[serde_json::from_str(FOREIGN2).unwrap()]),
+    );
+    let acct = aws.account();
+    let edit = Edit::UpsertExclusive {
+        statement: &ours.statement,
+        tolerated: &[],
+    };
+    let err = edit_bucket_policy(&acct, "dst-a", &ours.id, edit, deadline(), None)
+        .await
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        matches!(err, ReconcileError::KeySpaceShared { .. }),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("S3ReplicationSomeoneElse") && msg.contains("s3-replication:shared-key-space"),
+        "{msg}"
+    );
+    assert!(mutations(&acct).is_empty());
+
+    let aws = Stub::new();
+    aws.ok(
+        "GetBucketPolicy",
+        policy(&[serde_json::from_str(FOREIGN2).unwrap()]),
+    );
+    aws.on("PutBucketPolicy", 204, "");
+    let acct = aws.account();
+    let edit = Edit::Upsert(&ours.statement);
+    edit_bucket_policy(&acct, "dst-a", &ours.id, edit, deadline(), None)
+        .await
+        .unwrap();
+    assert_eq!(calls(&acct), ["GetBucketPolicy", "PutBucketPolicy"]);
 }

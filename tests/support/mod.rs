@@ -62,7 +62,7 @@ pub use self::{
     http_client::{free_port, http_request},
     ids::{arn_account_region, key_id_of, random_u64, unique, uuid},
     invoke::{bootstrap_path, scrub_aws_env, Invocation},
-    policy_docs::{mentions, parse_policy, policy_sids, sid_of},
+    policy_docs::{mentions, parse_policy, policy_sids, sid_in, sid_of},
     receiver::{Receiver, RecordedRequest},
     world::sse_kms_objects,
 };

@@ -2,10 +2,21 @@
 
 use serde_json::Value;
 
-/// The `Sid` the provider gives its statements for the source bucket `bucket`.
+/// The `Sid` the provider gives its statements for the source bucket `bucket` of the default
+/// account in the harness's home region (where the tests' sources are).
 pub fn sid_of(bucket: &str) -> String {
-    s3_replication_provider::plan::names::statement_sid(
-        &s3_replication_provider::spec::BucketName::parse(bucket).unwrap(),
+    sid_in(super::DEFAULT_ACCOUNT, super::harness::HOME_REGION, bucket)
+}
+
+/// The `Sid` the provider gives its statements for the source bucket `bucket` of `account` in
+/// `region`.
+pub fn sid_in(account: &str, region: &str, bucket: &str) -> String {
+    use s3_replication_provider::spec::{AccountId, BucketName, Region};
+    s3_replication_provider::plan::names::source_sid(
+        "aws",
+        &AccountId::parse(account).unwrap(),
+        &Region::parse(region).unwrap(),
+        &BucketName::parse(bucket).unwrap(),
     )
 }
 
