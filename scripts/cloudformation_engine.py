@@ -26,6 +26,21 @@ each: what AWS does, and what moto does instead.
 * **Scalars reach the function as strings.** CloudFormation sends every scalar of a custom
   resource's properties as a string (``600`` → ``"600"``, ``true`` → ``"true"``); moto passes
   the template's YAML types through. Converted here before the event is built.
+* **A custom resource's status is its own, and Update and Delete reach it.** CloudFormation
+  sends a custom resource a request while the resource is ``CREATE_IN_PROGRESS``,
+  ``UPDATE_IN_PROGRESS`` or ``DELETE_IN_PROGRESS`` and moves on when the answer arrives
+  (``*_COMPLETE``, or ``*_FAILED`` after FAILED); ``DescribeStackResource`` reports that status
+  (the provider checks it before acting on an event). moto reports the stack's status for every
+  resource, sends a custom resource no Update (``UpdateStack`` leaves it as it was) and no Delete
+  (``DeleteStack`` removes the stack at once). Here each custom resource carries its status;
+  ``UpdateStack`` sends an Update (old and new properties, the physical id) when its properties
+  change and the stack stays ``UPDATE_IN_PROGRESS`` until the answer; ``DeleteStack`` sends a
+  Delete to each custom resource and removes the stack once every one answered SUCCESS
+  (``DELETE_FAILED`` otherwise). Not modelled: rollbacks, and the Delete of a replaced resource's
+  old physical id.
+* **An SNS topic may be a ServiceToken.** CloudFormation publishes the request to the topic and
+  waits for the answer as for a function; moto looks the token up as a function and fails. Here
+  the request is published to the topic (tests read it from a queue subscribed to it).
 * **What the engine sent and received is recorded.** Each answer is appended, as received, to
   the file ``$S3RP_CFN_ANSWERS`` (one JSON object per line, with the stack's account and
   region), and each custom-resource event a function is invoked with (by moto's CloudFormation,
@@ -96,12 +111,18 @@ def _cfnresponse(cls, request, full_url, headers):  # noqa: ARG001 (moto's route
     except Exception as e:  # noqa: BLE001  (S3 would answer 403 to a URL it did not sign)
         return 403, {}, f"<Error><Code>AccessDenied</Code><Message>{e}</Message></Error>"
     _record(ANSWERS_ENV, {"account": account, "region": region, "answer": answer if answer is not None else body})
-    if isinstance(answer, dict) and answer.get("Status") == "SUCCESS":
+    if isinstance(answer, dict) and answer.get("Status") == "SUCCESS" and stack.status == "CREATE_IN_PROGRESS":
         resource = stack.get_custom_resource(answer.get("LogicalResourceId"))
         resource.resource_name = answer.get("PhysicalResourceId") or resource.resource_name
         resource.set_data(answer.get("Data") or {})
         stack.output_map = stack._create_output_map()
         stack.verify_readiness()
+    elif isinstance(answer, dict) and answer.get("Status") == "SUCCESS":
+        resource = stack.get_custom_resource(answer.get("LogicalResourceId"))
+        resource.resource_name = answer.get("PhysicalResourceId") or resource.resource_name
+        resource.set_data(answer.get("Data") or {})
+    if isinstance(answer, dict) and _answered is not None:
+        _answered(stack, account, region, answer)
     return 200, {}, ""
 
 
@@ -158,17 +179,165 @@ def _as_cloudformation_sends(value: Any) -> Any:
     return value
 
 
-def _string_properties() -> None:
-    from moto.cloudformation.custom_model import CustomModel
+_lifecycle_lock = threading.Lock()
 
-    original = CustomModel.create_from_cloudformation_json.__func__
+
+def _send(resource, event: dict[str, Any]) -> None:
+    """Delivers a custom-resource request to its ServiceToken: a function (invoked as moto's
+    CloudFormation does, in a thread) or an SNS topic (published)."""
+    token = event["ServiceToken"]
+    parts = token.split(":")
+    account, region = parts[4], parts[3]
+    if parts[2] == "sns":
+        from moto.sns.models import sns_backends
+
+        sns_backends[account][region].get_topic(token).publish(json.dumps(event))
+        return
+    from moto.awslambda.utils import get_backend as get_lambda_backend
+
+    fn = get_lambda_backend(account, region).get_function(token)
+    threading.Thread(target=fn.invoke, args=(json.dumps(event), {}, {})).start()
+
+
+def _event(resource, kind: str, properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    from moto import settings
+    from moto.moto_api._internal import mock_random
+
+    request_id = str(mock_random.uuid4())
+    resource.s3rp_pending = (request_id, kind)
+    # A function in a container reaches moto where moto's settings say; a subscriber of a topic
+    # is on this host, where moto listens.
+    if ":sns:" in properties["ServiceToken"]:
+        host = _own_address
+    else:
+        host = f"{settings.moto_server_host()}:{settings.moto_server_port()}"
+    region = resource.s3rp_stack_id.split(":")[3]
+    event = {
+        "RequestType": kind,
+        "ServiceToken": properties["ServiceToken"],
+        "ResponseURL": f"{host}/cloudformation_{region}/cfnresponse?stack={resource.s3rp_stack_id}",
+        "StackId": resource.s3rp_stack_id,
+        "RequestId": request_id,
+        "LogicalResourceId": resource.logical_id,
+        "ResourceType": resource.s3rp_type,
+        "ResourceProperties": properties,
+    }
+    event.update(extra)
+    if ":sns:" in properties["ServiceToken"]:  # a function's invocation is recorded by _record_requests
+        _record(REQUESTS_ENV, {"function": properties["ServiceToken"], "event": event})
+    return event
+
+
+def _custom_resources() -> None:
+    """Custom resources with their own status, sent Create, Update and Delete (module doc)."""
+    from moto.cloudformation.custom_model import CustomModel
+    from moto.cloudformation.models import CloudFormationBackend, Stack, cloudformation_backends
+    from moto.cloudformation.responses import StackResourceDTO
+
+    original_create = CustomModel.create_from_cloudformation_json.__func__
 
     def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # type: ignore[no-untyped-def]
-        properties = cloudformation_json.get("Properties") or {}
-        cloudformation_json = dict(cloudformation_json, Properties=_as_cloudformation_sends(properties))
-        return original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        properties = _as_cloudformation_sends(cloudformation_json.get("Properties") or {})
+        if ":sns:" in str(properties.get("ServiceToken", "")):
+            resource = CustomModel(region_name, "", kwargs["LogicalId"], resource_name)
+            stack = cloudformation_backends[account_id][region_name].get_stack(kwargs["StackId"])
+            stack.add_custom_resource(resource)
+        else:
+            cloudformation_json = dict(cloudformation_json, Properties=properties)
+            resource = original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        resource.s3rp_stack_id = kwargs["StackId"]
+        resource.s3rp_type = kwargs["ResourceType"]
+        resource.s3rp_properties = properties
+        resource.s3rp_status = "CREATE_IN_PROGRESS"
+        if ":sns:" in str(properties.get("ServiceToken", "")):
+            _send(resource, _event(resource, "Create", properties))
+        else:
+            resource.s3rp_pending = (resource.request_id, "Create")
+        return resource
+
+    def update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):  # type: ignore[no-untyped-def]
+        resource = original_resource
+        properties = _as_cloudformation_sends(cloudformation_json.get("Properties") or {})
+        if properties != resource.s3rp_properties:
+            old = resource.s3rp_properties
+            resource.s3rp_properties = properties
+            resource.s3rp_status = "UPDATE_IN_PROGRESS"
+            event = _event(resource, "Update", properties, PhysicalResourceId=resource.physical_resource_id, OldResourceProperties=old)
+            _send(resource, event)
+        return resource
 
     CustomModel.create_from_cloudformation_json = classmethod(create)
+    CustomModel.update_from_cloudformation_json = classmethod(update)
+
+    def pending(stack, kind: str) -> list:
+        return [r for r in stack.custom_resources.values() if getattr(r, "s3rp_pending", (None, None))[1] == kind]
+
+    original_update = Stack.update
+
+    def stack_update(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        original_update(self, *args, **kwargs)
+        with _lifecycle_lock:
+            if pending(self, "Update"):
+                self.status = "UPDATE_IN_PROGRESS"
+
+    Stack.update = stack_update
+
+    original_delete = CloudFormationBackend.delete_stack
+
+    def delete_stack(self, name_or_stack_id: str) -> None:  # type: ignore[no-untyped-def]
+        try:
+            stack = self.get_stack(name_or_stack_id)
+        except Exception:  # noqa: BLE001 (moto's own answer for an unknown stack)
+            return original_delete(self, name_or_stack_id)
+        live = [r for r in stack.custom_resources.values() if getattr(r, "s3rp_status", "").endswith("_COMPLETE") and r.s3rp_status != "DELETE_COMPLETE"]
+        if not live or stack.status == "DELETE_COMPLETE":
+            return original_delete(self, name_or_stack_id)
+        with _lifecycle_lock:
+            stack.status = "DELETE_IN_PROGRESS"
+            for resource in live:
+                resource.s3rp_status = "DELETE_IN_PROGRESS"
+                event = _event(resource, "Delete", resource.s3rp_properties, PhysicalResourceId=resource.physical_resource_id)
+                _send(resource, event)
+        return None
+
+    CloudFormationBackend.delete_stack = delete_stack
+
+    def answered(stack, account: str, region: str, answer: dict[str, Any]) -> None:
+        """Moves the resource the answer is for, and its stack, on (called by ``_cfnresponse``)."""
+        try:
+            resource = stack.get_custom_resource(answer.get("LogicalResourceId"))
+        except KeyError:
+            return
+        request_id, kind = getattr(resource, "s3rp_pending", (None, None))
+        if kind is None or answer.get("RequestId") != request_id:
+            return
+        ok = answer.get("Status") == "SUCCESS"
+        with _lifecycle_lock:
+            resource.s3rp_pending = (None, None)
+            resource.s3rp_status = f"{kind.upper()}_{'COMPLETE' if ok else 'FAILED'}"
+            if kind == "Update":
+                stack.status = "UPDATE_COMPLETE" if ok else "UPDATE_FAILED"
+            if kind == "Delete" and not ok:
+                stack.status = "DELETE_FAILED"
+            finished_delete = kind == "Delete" and ok and not pending(stack, "Delete")
+        if finished_delete:
+            original_delete(cloudformation_backends[account][region], stack.stack_id)
+
+    global _answered  # noqa: PLW0603 (set once, at install)
+    _answered = answered
+
+    original_dto = StackResourceDTO.__init__
+
+    def dto(self, stack, resource):  # type: ignore[no-untyped-def]
+        original_dto(self, stack, resource)
+        status = getattr(resource, "s3rp_status", None)
+        if status:
+            self.resource_status = status
+
+    StackResourceDTO.__init__ = dto
+
+
+_answered = None
 
 
 def _record_requests() -> None:
@@ -213,10 +382,16 @@ def _map_volume_image() -> None:
     containers.ContainerCollection.run = run
 
 
+_own_address = "http://127.0.0.1:5000"
+
+
 def _host_network(argv: list[str]) -> None:
+    global _own_address  # noqa: PLW0603 (set once, at install)
+
     def option(flag: str, default: str) -> str:
         return argv[argv.index(flag) + 1] if flag in argv[:-1] else default
 
+    _own_address = f"http://{option('-H', '127.0.0.1')}:{option('-p', '5000')}"
     os.environ.setdefault("MOTO_PORT", option("-p", "5000"))
     if os.environ.get("MOTO_DOCKER_NETWORK_MODE") == "host":
         from moto import settings
@@ -231,7 +406,7 @@ def install(argv: list[str]) -> None:
 
     CloudFormationResponse.cfnresponse = classmethod(_cfnresponse)
     _template_semantics()
-    _string_properties()
+    _custom_resources()
     _record_requests()
     _map_volume_image()
     _host_network(argv)

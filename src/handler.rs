@@ -33,6 +33,9 @@ pub struct Settings {
     /// The permissions boundary of every role the provider creates
     /// (`PROVIDER_PERMISSIONS_BOUNDARY_ARN`, set by the source template).
     pub permissions_boundary: Option<String>,
+    /// Confirm with CloudFormation that the event's stack resource is in progress before acting
+    /// on it (`PROVIDER_VERIFY_STACK_EVENTS`, on unless `false`; see [`cfn::stack_check`]).
+    pub verify_stack_events: bool,
 }
 
 /// The environment setting naming the boundary of created roles.
@@ -47,6 +50,7 @@ impl Default for Settings {
             response_urls: cfn::AllowedPrefixes::default(),
             reach: Reach::Any,
             permissions_boundary: None,
+            verify_stack_events: true,
         }
     }
 }
@@ -73,6 +77,8 @@ impl Settings {
                 .ok()
                 .map(|b| b.trim().to_owned())
                 .filter(|b| !b.is_empty()),
+            verify_stack_events: std::env::var(cfn::stack_check::VERIFY_ENV)
+                .map_or(true, |v| !v.trim().eq_ignore_ascii_case("false")),
         }
     }
 }
@@ -115,6 +121,8 @@ impl Provider {
         self.http.get_or_init(|| {
             reqwest::Client::builder()
                 .connect_timeout(Duration::from_secs(5))
+                // The ResponseURL was checked; where it redirects to was not.
+                .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap_or_else(|_| reqwest::Client::new())
         })
@@ -136,9 +144,31 @@ impl Provider {
             physical_resource_id = request.physical_resource_id.as_deref().unwrap_or(""),
             "request received"
         );
+        // Before any work: an answer that could not be sent means no work is done either.
+        if let Err(why) = self.settings.response_urls.check(&request.response_url) {
+            return refused_url(&request.response_url, &why, &log);
+        }
         let conn = Connector::new(&self.base, log.clone())
             .with_settle(self.settings.policy_settle)
             .with_attempt_timeout(self.settings.attempt_timeout);
+        if self.settings.verify_stack_events {
+            if let Err(why) = Box::pin(verify_event(&request, &conn)).await {
+                tracing::warn!(reason = %why, "event not confirmed by CloudFormation; nothing is done");
+                let id = request
+                    .physical_resource_id
+                    .clone()
+                    .unwrap_or_else(|| nothing_created_id(&request));
+                let reason = format!("refused before any change: {why}");
+                return self
+                    .answer(
+                        &request.response_url,
+                        failed(&request, id, reason),
+                        budget,
+                        &log,
+                    )
+                    .await;
+            }
+        }
         // The physical id as soon as it is known, for answers given on panic or timeout.
         let known_id: Arc<Mutex<Option<String>>> =
             Arc::new(Mutex::new(request.physical_resource_id.clone()));
@@ -211,21 +241,48 @@ impl Provider {
         budget: Budget,
         log: &CallLog,
     ) -> Outcome {
-        let delivered = match self.settings.response_urls.check(url) {
-            Ok(()) => cfn::deliver(self.http(), url, response.body(), budget.answer_until)
-                .await
-                .is_ok(),
-            Err(why) => {
-                tracing::error!(url = %crate::redact::loggable(url), why = %why, "not answering: the ResponseURL is not CloudFormation's");
-                false
-            }
-        };
+        if let Err(why) = self.settings.response_urls.check(url) {
+            return refused_url(url, &why, log);
+        }
+        let delivered = cfn::deliver(self.http(), url, response.body(), budget.answer_until)
+            .await
+            .is_ok();
         Outcome {
             response: Some(response),
             delivered,
             calls: log.calls(),
         }
     }
+}
+
+/// A ResponseURL that is not CloudFormation's: nothing is done and nothing is sent.
+fn refused_url(url: &str, why: &cfn::Refused, log: &CallLog) -> Outcome {
+    tracing::error!(url = %crate::redact::loggable(url), why = %why, "not answering, and doing nothing: the ResponseURL is not CloudFormation's");
+    Outcome {
+        response: None,
+        delivered: false,
+        calls: log.calls(),
+    }
+}
+
+/// Whether CloudFormation is sending this request now (see [`cfn::stack_check`]): the stack is
+/// in the function's own account and region, and its resource is in progress. One
+/// `DescribeStackResource` with the function's own credentials.
+async fn verify_event(request: &Request, conn: &Connector) -> Result<(), String> {
+    let region = conn
+        .home_region()
+        .ok_or_else(|| "the function has no region (AWS_REGION)".to_owned())?;
+    let own = conn
+        .source(None, &region)
+        .await
+        .map_err(|e| e.to_string())?;
+    cfn::stack_check::check_place(request, own.id.as_str(), region.as_str())
+        .map_err(|e| e.to_string())?;
+    let found = own
+        .stack_resource(&request.stack_id, &request.logical_resource_id)
+        .await
+        .map_err(|e| format!("CloudFormation could not confirm the event ({e}); the function's role needs cloudformation:DescribeStackResource on its stacks"))?;
+    cfn::stack_check::judge(request, found.as_ref()).map_err(|e| e.to_string())
 }
 
 /// The physical id to report when the work could not say: the one being updated/deleted, the

@@ -37,9 +37,12 @@ resolves ``Fn::GetAtt`` from it. Steps, in order (each builds on the ones before
 6. ``cloudformation/examples/two-destinations-created-keys.yaml`` replicating into two member
    accounts through the StackSet's roles (created keys and buckets): complete, outputs equal
    ``Data``, the doctor passes;
-7. Delete of that resource, sent to the same function through Lambda's Invoke (moto's
-   CloudFormation sends no Update or Delete): SUCCESS, the configuration, the role and every
-   statement gone, the created keys and buckets kept.
+7. Delete of that stack: first a Delete of its resource sent to the same function through
+   Lambda's Invoke while CloudFormation sends nothing (a forged event, with the provider's default
+   VerifyStackEvents on): FAILED, nothing changed; then ``DeleteStack``, whose Delete request the
+   corrected engine sends while the resource is ``DELETE_IN_PROGRESS``: SUCCESS, the stack
+   ``DELETE_COMPLETE``, the configuration, the role and every statement gone, the created keys
+   and buckets kept.
 
 Without a Docker engine it prints a line starting ``SKIP:`` and exits 0 (``.ci/sam.sh`` fails
 the run when that happens on a machine that has one). Exits non-zero on any failure.
@@ -272,7 +275,8 @@ class Engines:
         with open(DESTINATION_TEMPLATE, encoding="utf-8") as f:
             body = f.read()
         # README's single-provider parameters: the function's role, and the designated buckets.
-        values = {"ProviderRoleArns": self.outputs["FunctionRoleArn"], "DestinationBucketNamePattern": "engines-dst*"}
+        # The example creates its destination bucket: ProviderAccess Provision (README).
+        values = {"ProviderRoleArns": self.outputs["FunctionRoleArn"], "DestinationBucketNamePattern": "engines-dst*", "ProviderAccess": "Provision"}
         stack_id = self.create_stack("s3-replication-destination-role", body, values, ACCT_B, "us-east-1")
         status = self.stack(stack_id, ACCT_B, "us-east-1")["StackStatus"]
         check(status == "CREATE_COMPLETE", f"destination role stack {status}")
@@ -384,6 +388,8 @@ class Engines:
                     "ProviderRoleNamePattern": "S3ReplicationProvider-*",
                     "DestinationBucketNamePattern": "engines-*",
                     "RoleRegion": "us-east-1",
+                    # two-destinations-created-keys.yaml creates buckets and keys there.
+                    "ProviderAccess": "Provision",
                 }
             ),
         )
@@ -430,6 +436,7 @@ class Engines:
 
     def delete(self) -> None:
         r = self.org_resource
+        # Forged: the resource's own Delete, but CloudFormation is not deleting it now.
         event = dict(r["event"])
         response_id = f"delete-{self.suffix}"
         event.update(
@@ -443,9 +450,27 @@ class Engines:
         lam = self.cloud.client("lambda", SOURCE_ACCOUNT, SOURCE_REGION)
         result = lam.invoke(FunctionName=FUNCTION_NAME, Payload=json.dumps(event).encode())
         payload = json.loads(result["Payload"].read() or b"null")
-        check(payload == {"Status": "SUCCESS", "Delivered": True}, f"function result {payload}; log:\n{self.function_log()}")
+        check(payload == {"Status": "FAILED", "Delivered": True}, f"forged Delete: function result {payload}; log:\n{self.function_log()}")
         puts = [p for p in self.receiver.wait_for(1, timeout=10, response_id=response_id) if p["method"] == "PUT"]
-        check(len(puts) == 1 and (puts[0]["json"] or {}).get("Status") == "SUCCESS", f"Delete answers {puts}")
+        reason = (puts[0]["json"] or {}).get("Reason", "") if puts else ""
+        check(len(puts) == 1 and "refused before any change" in reason and "DELETE_IN_PROGRESS" not in reason, f"forged Delete answers {puts}")
+        check(self.world.bucket_replication(r["source"], SOURCE_ACCOUNT, SOURCE_REGION) is not None, "a forged Delete removed the configuration")
+
+        # Real: CloudFormation deletes the stack and sends the Delete itself.
+        self.cfn().delete_stack(StackName=r["stack_id"])
+
+        def deleted():
+            status = self.stack(r["stack_id"])["StackStatus"]
+            if status == "DELETE_FAILED":
+                raise Failure(f"stack DELETE_FAILED; answers {self.answers_for(r['stack_id'])}; log:\n{self.function_log()}")
+            return status == "DELETE_COMPLETE"
+
+        try:
+            wait_until(f"stack {r['stack_id']} DELETE_COMPLETE", STACK_WAIT_SECONDS, deleted, interval=1.0)
+        except Failure as e:
+            raise Failure(f"{e}; answers {self.answers_for(r['stack_id'])}; function log:\n{self.function_log()}")
+        deletes = [e for e in self.requests_for(r["stack_id"]) if e.get("RequestType") == "Delete" and e.get("ResponseURL", "").startswith("http://127.0.0.1")]
+        check(len(deletes) >= 1, f"CloudFormation sent no Delete: {self.requests_for(r['stack_id'])}")
         check(self.world.bucket_replication(r["source"], SOURCE_ACCOUNT, SOURCE_REGION) is None, "replication configuration left after Delete")
         role_arn = r["answer"]["Data"]["ReplicationRoleArn"]
         check(not self.world.role_exists(SOURCE_ACCOUNT, role_arn.rsplit("/", 1)[-1]), "replication role left after Delete")
@@ -523,7 +548,7 @@ def main() -> int:
             steps.run("single-destination.yaml with a missing source bucket: the engine receives FAILED naming it", engines.failed_answer)
             steps.run("StackSet of the destination-account template over the OU: one role per member account", engines.stackset)
             steps.run("two-destinations-created-keys.yaml into two member accounts through the StackSet's roles", engines.two_destinations)
-            steps.run("Delete through Lambda Invoke: configuration, role and statements gone, buckets and keys kept", engines.delete)
+            steps.run("a forged Delete refused; DeleteStack: its Delete acted on, configuration, role and statements gone, buckets and keys kept", engines.delete)
             if steps.failed:
                 log(f"moto log: {moto_log}")
     finally:

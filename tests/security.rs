@@ -605,3 +605,205 @@ async fn a_statement_written_by_an_earlier_version_is_upgraded_in_place() {
         1
     );
 }
+
+/// Issue 23, attack 6: events are checked with CloudFormation before any work. With the check
+/// on (the provider stack's default), requests that moto's CloudFormation really sends (the
+/// resource is CREATE/UPDATE/DELETE_IN_PROGRESS) are acted on and answered to CloudFormation;
+/// the same requests replayed when CloudFormation is not sending them (someone allowed to
+/// invoke the function, naming this stack's resource) answer FAILED and change nothing.
+#[tokio::test]
+async fn only_events_cloudformation_is_sending_are_acted_on() {
+    use support::stacks::CustomResourceStack;
+    let h = Harness::with_settings(Settings {
+        verify_stack_events: true,
+        ..support::local_settings()
+    })
+    .await;
+    let (src, dst) = world(&h).await;
+    let p = json!({"SourceBucket": src, "Destinations": [{"Bucket": dst, "AccountId": ACCT_B, "Region": REGION_B}]});
+    let (stack, create) =
+        CustomResourceStack::create(&h.emu, HOME_REGION, &unique("app"), &p).await;
+    assert_eq!(stack.resource_status().await, "CREATE_IN_PROGRESS");
+    let outcome = h.provider().handle(create.clone(), None).await;
+    assert!(outcome.delivered);
+    assert_eq!(
+        outcome.response.as_ref().map(|r| r.status),
+        Some(s3_replication_provider::cfn::Status::Success)
+    );
+    assert!(outcome
+        .calls
+        .iter()
+        .any(|c| c.operation == "DescribeStackResource"));
+    assert_eq!(stack.status().await, "CREATE_COMPLETE");
+    let physical = outcome.response.unwrap().physical_resource_id;
+    let configured = h.emu.replication(SRC, HOME_REGION, &src).await;
+    assert!(configured.is_some());
+
+    // Forged: the same stack and resource, but CloudFormation is sending nothing now.
+    let forge = |kind: &str, extra: Value| {
+        let mut e = create.clone();
+        e["RequestType"] = json!(kind);
+        e["RequestId"] = json!(support::uuid());
+        e["PhysicalResourceId"] = json!(physical);
+        for (k, v) in extra.as_object().unwrap() {
+            e[k] = v.clone();
+        }
+        e
+    };
+    let hostile = json!({"SourceBucket": src, "KeyRemovalPolicy": "Delete",
+        "Destinations": [{"Bucket": dst, "AccountId": ACCT_B, "Region": REGION_B}]});
+    let forged = [
+        forge("Create", json!({})),
+        forge(
+            "Update",
+            json!({"ResourceProperties": hostile, "OldResourceProperties": p}),
+        ),
+        forge("Delete", json!({})),
+        forge(
+            "Delete",
+            json!({"StackId": create["StackId"].as_str().unwrap().replace(":123456789012:", ":999999999999:")}),
+        ),
+        forge(
+            "Update",
+            json!({"LogicalResourceId": "NotThere", "OldResourceProperties": p}),
+        ),
+    ];
+    for event in forged {
+        let outcome = h.provider().handle(event.clone(), None).await;
+        let response = outcome.response.expect("answered");
+        assert_eq!(
+            response.status,
+            s3_replication_provider::cfn::Status::Failed,
+            "{event}"
+        );
+        let reason = response.reason.unwrap_or_default();
+        assert!(reason.contains("refused before any change"), "{reason}");
+        assert!(
+            outcome.calls.iter().all(|c| !c.mutating),
+            "{event}: {:?}",
+            outcome.calls
+        );
+    }
+    assert_eq!(h.emu.replication(SRC, HOME_REGION, &src).await, configured);
+    assert_eq!(
+        stack.status().await,
+        "CREATE_COMPLETE",
+        "a forged answer moved nothing"
+    );
+
+    // The real Update and Delete are acted on.
+    let mut updated = p.clone();
+    updated["Destinations"][0]["Prefix"] = json!("logs/");
+    let update = stack.update(&updated).await;
+    assert_eq!(stack.resource_status().await, "UPDATE_IN_PROGRESS");
+    let outcome = h.provider().handle(update, None).await;
+    assert_eq!(
+        outcome.response.map(|r| r.status),
+        Some(s3_replication_provider::cfn::Status::Success)
+    );
+    assert_eq!(stack.status().await, "UPDATE_COMPLETE");
+    let delete = stack.delete().await;
+    assert_eq!(stack.resource_status().await, "DELETE_IN_PROGRESS");
+    let outcome = h.provider().handle(delete, None).await;
+    assert_eq!(
+        outcome.response.map(|r| r.status),
+        Some(s3_replication_provider::cfn::Status::Success)
+    );
+    assert!(h.emu.replication(SRC, HOME_REGION, &src).await.is_none());
+    assert_eq!(stack.status().await, "DELETE_COMPLETE");
+}
+
+/// A refused ResponseURL means no work at all: not one AWS call, and no answer.
+#[tokio::test]
+async fn a_refused_response_url_gets_no_work_and_no_answer() {
+    let h = Harness::start().await;
+    let (src, dst) = world(&h).await;
+    let event = cfn_event(
+        "Create",
+        "https://evil.example/collect?X-Amz-Signature=x",
+        props(&src, &dst),
+        None,
+        None,
+    );
+    let outcome = h.provider().handle(event, None).await;
+    assert!(outcome.response.is_none() && !outcome.delivered);
+    assert!(outcome.calls.is_empty(), "{:?}", outcome.calls);
+    assert!(h.emu.replication(SRC, HOME_REGION, &src).await.is_none());
+}
+
+/// The default destination (ReadOnly) in the organization example's shape: the backup account's
+/// owner wrote one bucket statement and one key statement for every replication role of the
+/// organization, objects below each role's own account id (`${aws:PrincipalAccount}`). The
+/// provider may write nothing there (every policy write is refused, as IAM refuses a ReadOnly
+/// role) and needs to: the owner's statements already grant what its own would, in other words.
+/// A source replicating outside its own prefix is not covered, and is refused naming the
+/// statement to add.
+#[tokio::test]
+async fn a_read_only_destination_is_served_by_owner_statements_in_other_words() {
+    use support::proxy::{Answer, Fault, Rule};
+    let h = Harness::start().await;
+    let org = h.emu.create_organization(SRC).await;
+    let (src, dst) = (unique("src"), unique("dst"));
+    h.emu.create_bucket(SRC, HOME_REGION, &src, true).await;
+    h.emu.create_bucket(ACCT_B, REGION_B, &dst, true).await;
+    let key = h.emu.create_key(ACCT_B, REGION_B).await;
+    let roles = json!({"StringEquals": {"aws:PrincipalOrgID": org},
+        "ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/s3-replication/*"}});
+    h.emu
+        .put_bucket_policy(ACCT_B, REGION_B, &dst, &json!({"Version": "2012-10-17", "Statement": [{
+            "Sid": "AllowOrganizationReplicasUnderOwnAccountPrefix", "Effect": "Allow", "Principal": {"AWS": "*"},
+            "Action": ["s3:ReplicateObject", "s3:ReplicateTags", "s3:ObjectOwnerOverrideToBucketOwner"],
+            "Resource": format!("arn:aws:s3:::{dst}/${{aws:PrincipalAccount}}/*"), "Condition": roles}]}))
+        .await;
+    let mut key_policy = h.emu.key_policy(ACCT_B, REGION_B, &key).await;
+    let mut key_roles = roles.clone();
+    key_roles["StringEquals"]["kms:ViaService"] = json!(format!("s3.{REGION_B}.amazonaws.com"));
+    key_policy["Statement"].as_array_mut().unwrap().push(json!({
+        "Sid": "AllowOrganizationReplicationRoles", "Effect": "Allow", "Principal": {"AWS": "*"},
+        "Action": ["kms:Encrypt", "kms:GenerateDataKey", "kms:Decrypt"], "Resource": "*", "Condition": key_roles}));
+    h.emu
+        .put_key_policy(ACCT_B, REGION_B, &key, &key_policy)
+        .await;
+    let owners = (
+        h.emu.bucket_policy(ACCT_B, REGION_B, &dst).await,
+        h.emu.key_policy(ACCT_B, REGION_B, &key).await,
+    );
+    let needle = dst.clone();
+    h.proxy.add_rule(Rule {
+        matches: Box::new(move |s| {
+            (s.method == "PUT" && s.target.contains(&needle) && s.target.contains("policy"))
+                || s.head.contains("TrentService.PutKeyPolicy")
+        }),
+        answer: Answer::Inject(Fault::AccessDenied),
+        remaining: None,
+    });
+    let props = |prefix: &str| {
+        json!({"SourceBucket": src, "SourceKmsKeyArn": "Create",
+            "Destinations": [{"Bucket": dst, "AccountId": ACCT_B, "Region": REGION_B, "KmsKeyArn": key,
+                "Prefix": prefix, "OwnerOverride": "true"}]})
+    };
+    let outside = h
+        .request_unchecked("Create", &props("999999999999/"), None, None)
+        .await;
+    outside.assert_failed_with(&["Add this statement", &dst, "999999999999/"]);
+    let p = props(&format!("{SRC}/"));
+    let created = h.create(&p).await;
+    created.assert_success();
+    let in_destination: Vec<_> = created
+        .mutations()
+        .into_iter()
+        .filter(|c| c.account == ACCT_B)
+        .map(|c| c.operation)
+        .collect();
+    assert!(
+        in_destination.is_empty(),
+        "writes in the owner's account: {in_destination:?}"
+    );
+    assert_eq!(
+        (
+            h.emu.bucket_policy(ACCT_B, REGION_B, &dst).await,
+            h.emu.key_policy(ACCT_B, REGION_B, &key).await
+        ),
+        owners
+    );
+}

@@ -185,6 +185,8 @@ pub(crate) fn lambda_env(runtime_port: u16) -> Vec<(String, String)> {
             "PROVIDER_ALLOWED_RESPONSE_URL_PREFIXES",
             support::LOCAL_RESPONSE_URLS,
         ),
+        // Its events name stacks no CloudFormation runs.
+        ("PROVIDER_VERIFY_STACK_EVENTS", "false"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))

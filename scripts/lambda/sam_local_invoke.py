@@ -184,6 +184,8 @@ def main() -> int:
                             "PROVIDER_TIME_BUDGET_SECONDS": "120",
                             "RUST_LOG": "info",
                             "PROVIDER_ALLOWED_RESPONSE_URL_PREFIXES": emulator.LOCAL_RESPONSE_URLS,
+                            # sam local invoke has no CloudFormation behind its events.
+                            "PROVIDER_VERIFY_STACK_EVENTS": "false",
                             # DestinationAccountIds of the provider stack.
                             "PROVIDER_DESTINATION_ACCOUNTS": f"{ACCT_B},{ACCT_C}",
                             "PROVIDER_PERMISSIONS_BOUNDARY_ARN": boundary,

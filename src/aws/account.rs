@@ -24,6 +24,7 @@ pub struct Account {
     pub(super) sqs: aws_sdk_sqs::Client,
     pub(super) cloudwatch: aws_sdk_cloudwatch::Client,
     pub(super) s3control: aws_sdk_s3control::Client,
+    pub(super) cloudformation: aws_sdk_cloudformation::Client,
     pub(super) log: CallLog,
     /// Shared by every account of one invocation: bounds the AWS calls in flight.
     pub(super) in_flight: InFlight,
@@ -60,6 +61,7 @@ impl Account {
             sqs: aws_sdk_sqs::Client::new(config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(config),
             s3control: super::batch::client(config),
+            cloudformation: aws_sdk_cloudformation::Client::new(config),
             id,
             principal,
             region,

@@ -4,6 +4,7 @@
 mod account;
 mod batch;
 mod calls;
+mod cloudformation;
 mod cloudwatch;
 mod connect;
 mod error;
@@ -22,6 +23,7 @@ pub mod stub;
 pub use account::Account;
 pub use batch::{JobInfo, NewJob};
 pub use calls::{Call, CallLog};
+pub use cloudformation::StackResource;
 pub use connect::{tuned, Connector, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_SETTLE, SESSION_NAME};
 pub use error::{from_sdk, AwsError, AwsErrorDetail, Code, ErrorKind, Op};
 pub use iam::RoleInfo;

@@ -4,6 +4,7 @@ mod request;
 mod responder;
 mod response;
 mod response_url;
+pub mod stack_check;
 
 pub use request::{parse_event, Malformed, Request, RequestKind};
 pub use responder::{deliver, DeliveryError};

@@ -18,6 +18,31 @@ pub use super::matching::{
 };
 pub use super::request::{arn_account, arn_region, Context, Lookup, Principal, Request, Tri};
 
+/// `pattern` with each policy variable `${<key>}` whose request-context value is one known
+/// string replaced by it ("IAM policy elements: Variables and tags": variables in `Resource` are
+/// replaced with the request's values). Variables without a known single value, and the literal
+/// forms `${*}`, `${?}`, `${$}`, stay, and the pattern is then not decided.
+pub fn substitute(pattern: &str, ctx: &Context) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    let mut rest = pattern;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let key = &after[..end];
+        match ctx.lookup(key) {
+            Lookup::Present([value]) if key.contains(':') => out.push_str(value),
+            _ => out.push_str(&rest[start..start + 2 + end + 1]),
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Which kind of document: it decides how `Principal` and a missing `Resource` are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PolicyKind {
@@ -211,12 +236,12 @@ fn evaluate_statement(
         (Some(r), None) => Tri::any(
             strings(r)
                 .iter()
-                .map(|p| resource_matches(p, &req.resource, notes)),
+                .map(|p| resource_matches(&substitute(p, &req.context), &req.resource, notes)),
         ),
         (None, Some(r)) => !Tri::any(
             strings(r)
                 .iter()
-                .map(|p| resource_matches(p, &req.resource, notes)),
+                .map(|p| resource_matches(&substitute(p, &req.context), &req.resource, notes)),
         ),
         (None, None) if kind == PolicyKind::Trust => Tri::Yes,
         _ => Tri::No,

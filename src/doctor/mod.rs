@@ -30,6 +30,7 @@
 //! Block Public Access, and VPC endpoint policies.
 
 pub mod condition;
+pub mod covers;
 pub mod decide;
 pub mod document;
 pub mod eval;

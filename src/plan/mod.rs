@@ -267,6 +267,9 @@ pub struct BucketScope<'a> {
     pub objects: Vec<String>,
     pub delete_markers: bool,
     pub owner_override: bool,
+    /// The replica keys the rules name (sorted, distinct): the only keys replicas may be
+    /// written under.
+    pub keys: Vec<String>,
 }
 
 /// The rules grouped by destination bucket, in destination order.
@@ -290,6 +293,13 @@ pub fn bucket_scopes(dests: &[DestinationPlan]) -> Vec<BucketScope<'_>> {
                 ),
                 delete_markers: rules.iter().any(|d| d.delete_markers),
                 owner_override: rules.iter().any(|d| d.owner_override),
+                keys: {
+                    let mut keys: Vec<String> =
+                        rules.iter().filter_map(|d| d.kms_key.clone()).collect();
+                    keys.sort();
+                    keys.dedup();
+                    keys
+                },
             }
         })
         .collect()
@@ -307,6 +317,8 @@ pub struct BucketStatement {
     pub statement: Value,
     /// Shared by every source of an organization: never removed.
     pub shared: bool,
+    /// It names a replica key Create has not made yet: written once the key exists.
+    pub names_key_to_create: bool,
 }
 
 /// A statement to place on a key's policy.
@@ -387,7 +399,7 @@ impl Plan {
                 shared: false,
                 exclusive: spec.source.kms_key.creates(),
             }),
-            bucket_statements: bucket_statements(&resolved, &destinations),
+            bucket_statements: bucket_statements(&resolved, &destinations, keys),
             key_statements: key_statements(spec, &resolved, &destinations),
             replication: replication_config(spec, &resolved, source_key.is_some(), &destinations),
             destinations,
@@ -501,10 +513,11 @@ fn destination_plans(
 /// those rules replicate. Organization mode: one statement per distinct scope, identical for
 /// every source with that scope (its Sid is derived from the scope), so sources never rewrite
 /// each other's.
-fn bucket_statements(r: &Resolved, dests: &[DestinationPlan]) -> Vec<BucketStatement> {
+fn bucket_statements(r: &Resolved, dests: &[DestinationPlan], keys: &Keys) -> Vec<BucketStatement> {
     bucket_scopes(dests)
         .into_iter()
         .map(|scope| {
+            let names_key_to_create = scope.keys.iter().any(|k| keys.to_create(k));
             let d = scope.first;
             let (id, statement) = match &r.organization_id {
                 Some(org) => {
@@ -525,6 +538,7 @@ fn bucket_statements(r: &Resolved, dests: &[DestinationPlan]) -> Vec<BucketState
                 id,
                 statement,
                 shared: r.organization_id.is_some(),
+                names_key_to_create,
             }
         })
         .collect()

@@ -204,16 +204,38 @@ fn replicate_actions(scope: &BucketScope<'_>) -> Vec<&'static str> {
     actions
 }
 
+/// The condition key of `s3:ReplicateObject` naming the KMS key a replica is written under
+/// (Service Authorization Reference, Amazon S3: "s3:x-amz-server-side-encryption-aws-kms-key-id
+/// — Filters access by AWS KMS customer managed CMK for server-side encryption", type ARN,
+/// listed for ReplicateObject).
+pub const REPLICA_KEY_CONDITION: &str = "s3:x-amz-server-side-encryption-aws-kms-key-id";
+
+/// Pins the replica key: a replica written under a KMS key may use only the rules' replica keys
+/// (so a source cannot write replicas under a key of its own that it could later disable).
+/// `IfExists`: a replica of an object without KMS (SSE-S3) carries no key id, and IAM evaluates
+/// an `…IfExists` condition on an absent key as true (IAM User Guide, "…IfExists condition
+/// operators").
+fn replica_key_condition(scope: &BucketScope<'_>) -> Option<Value> {
+    (!scope.keys.is_empty()).then(
+        || json!({ "StringEqualsIfExists": { REPLICA_KEY_CONDITION: one_or_many(&scope.keys) } }),
+    )
+}
+
 /// The statement on a destination bucket's policy letting the replication role replicate into
-/// it; one per (source, destination bucket), covering the objects its rules reach.
+/// it; one per (source, destination bucket), covering the objects its rules reach, replicas
+/// under the rules' replica keys only.
 pub fn destination_bucket_statement(r: &Resolved, scope: &BucketScope<'_>) -> Value {
-    json!({
+    let mut statement = json!({
         "Sid": r.sid(),
         "Effect": "Allow",
         "Principal": { "AWS": r.role_arn.as_str() },
         "Action": replicate_actions(scope),
         "Resource": one_or_many(&scope.objects)
-    })
+    });
+    if let Some(condition) = replica_key_condition(scope) {
+        statement["Condition"] = condition;
+    }
+    statement
 }
 
 /// A single resource as a string (as people write it), several as a list.
@@ -262,10 +284,11 @@ pub fn organization_bucket_id(
     scope: &BucketScope<'_>,
 ) -> super::StatementId {
     let actions = replicate_actions(scope);
-    let scope_text = format!("{actions:?}{:?}", scope.objects);
+    let legacy_scope = format!("{actions:?}{:?}", scope.objects);
+    let scope_text = format!("{legacy_scope}{:?}", scope.keys);
     super::StatementId {
         sid: super::names::organization_bucket_sid(&r.partition, org, &scope_text),
-        legacy: vec![super::names::legacy_organization_bucket_sid(&scope_text)],
+        legacy: vec![super::names::legacy_organization_bucket_sid(&legacy_scope)],
         claim: super::Claim::Organization(org.to_owned()),
     }
 }
@@ -279,7 +302,7 @@ pub fn organization_bucket_statement(
     scope: &BucketScope<'_>,
     sid: &str,
 ) -> Value {
-    json!({
+    let mut statement = json!({
         "Sid": sid,
         "Effect": "Allow",
         "Principal": { "AWS": "*" },
@@ -289,7 +312,13 @@ pub fn organization_bucket_statement(
             "StringEquals": { "aws:PrincipalOrgID": org },
             "ArnLike": { "aws:PrincipalArn": super::names::role_arn_pattern(&r.partition) }
         }
-    })
+    });
+    if let Some(Value::Object(pin)) = replica_key_condition(scope) {
+        for (op, keys) in pin {
+            statement["Condition"][op] = keys;
+        }
+    }
+    statement
 }
 
 /// Organization mode, key policy: the organization's replication roles may encrypt replicas

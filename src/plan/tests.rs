@@ -441,9 +441,11 @@ fn organization_id_is_validated() {
 }
 
 #[test]
-fn bucket_statements_are_known_before_any_key() {
-    // Before apply: the created key is named by its alias; binding it changes no bucket
-    // statement (they are written while keys are made) and names the key's ARN everywhere.
+fn bucket_statements_wait_only_for_the_keys_they_pin() {
+    // Before apply: the created key is named by its alias. A bucket statement pins its rules'
+    // replica keys, so one naming a key Create makes is flagged (written once the key exists,
+    // with its ARN); one naming existing keys is the same before and after binding (written
+    // while keys are made).
     let spec = two_destinations();
     let r = build(&spec).resolved;
     let acct = AccountId::parse("111111111111").unwrap();
@@ -459,7 +461,19 @@ fn bucket_statements_are_known_before_any_key() {
     let plan = build(&spec);
     let early = desired.bucket_statements;
     assert_eq!(early.len(), 2);
-    assert_eq!(early, plan.bucket_statements);
+    assert!(early[0].names_key_to_create && !early[1].names_key_to_create);
+    assert_eq!(early[1], plan.bucket_statements[1]);
+    assert_eq!(
+        early[0].statement["Condition"]["StringEqualsIfExists"]
+            ["s3:x-amz-server-side-encryption-aws-kms-key-id"],
+        alias
+    );
+    assert_eq!(
+        plan.bucket_statements[0].statement["Condition"]["StringEqualsIfExists"]
+            ["s3:x-amz-server-side-encryption-aws-kms-key-id"],
+        "arn:aws:kms:us-west-2:222222222222:key/k-a"
+    );
+    assert!(!plan.bucket_statements[0].names_key_to_create);
     assert!(!plan.role_policy.to_string().contains("alias/"));
     assert!(plan.keys.bound() && !desired.keys.bound());
 
@@ -495,7 +509,37 @@ fn bucket_statements_are_known_before_any_key() {
         .unwrap();
     let early = desired.bucket_statements;
     assert_eq!(early.len(), 1, "one statement per bucket");
-    assert_eq!(early, plan.bucket_statements);
+    assert!(early[0].names_key_to_create);
+    assert_eq!(plan.bucket_statements.len(), 1);
+    let pinned = &plan.bucket_statements[0].statement["Condition"]["StringEqualsIfExists"];
+    assert_eq!(
+        pinned["s3:x-amz-server-side-encryption-aws-kms-key-id"],
+        "arn:aws:kms:us-west-2:222222222222:key/k-a"
+    );
+}
+
+/// Issue 23, attack 5: a destination statement without a replica key has no key condition
+/// (SSE-S3 sources); with one, replicas may be written under that key only.
+#[test]
+fn destination_statements_pin_the_replica_key_where_a_rule_names_one() {
+    let plan = build(&two_destinations());
+    for b in &plan.bucket_statements {
+        let keys = &b.statement["Condition"]["StringEqualsIfExists"]
+            ["s3:x-amz-server-side-encryption-aws-kms-key-id"];
+        assert!(
+            keys.as_str().is_some_and(|k| k.contains(":key/")),
+            "{}",
+            b.statement
+        );
+    }
+    let plain = spec_of(json!({"SourceBucket": "src-bucket",
+        "Destinations": [{"Bucket": "dst-a", "AccountId": "222222222222", "Region": "us-west-2"}]}));
+    let r = resolved(&plain);
+    let plan = Plan::build(&plain, r, &keys(&plain, None, &[None])).unwrap();
+    assert!(plan.bucket_statements[0]
+        .statement
+        .get("Condition")
+        .is_none());
 }
 
 #[test]

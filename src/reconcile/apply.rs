@@ -11,7 +11,8 @@ use super::statements::{edit_bucket_policy, edit_key_policy_of, Edit, Written};
 use super::{
     batch, destination, diff, role, signals, source, ReconcileError, DESTINATION_CONCURRENCY,
 };
-use crate::aws::{Account, Connector};
+use crate::aws::{Account, Connector, Membership};
+use crate::doctor::covers::{covers, Asker};
 use crate::plan::{BucketStatement, KeyRef, KeyStatement, Keys, Plan, Resolved};
 use crate::spec::{Destination, Spec};
 use crate::time::Deadline;
@@ -162,7 +163,12 @@ pub async fn apply(
     );
     let bucket_grants = async {
         role_ready.wait().await;
-        bounded(desired.bucket_statements.iter().map(|b| async {
+        // Those naming a key Create makes wait for it (see `grant`).
+        let early = desired
+            .bucket_statements
+            .iter()
+            .filter(|b| !b.names_key_to_create);
+        bounded(early.map(|b| async {
             bucket_ready[b.dest_index].wait().await;
             let acct = &dests[b.dest_index];
             let shared = facts.destinations[b.dest_index].shared_key_space;
@@ -184,7 +190,12 @@ pub async fn apply(
                 .collect(),
         };
         let plan = desired.bind(spec, &made)?;
-        let grants = grant(src, &dests, &plan, deadline, &written);
+        let deferred: Vec<bool> = desired
+            .bucket_statements
+            .iter()
+            .map(|b| b.names_key_to_create)
+            .collect();
+        let grants = grant(src, &dests, &facts, &deferred, &plan, deadline, &written);
         let all = written.all(grant_count(&plan));
         let switch_on = ensure_replication(src, spec, &plan, deadline, all);
         let signals = signals::ensure(src, &plan, deadline);
@@ -200,6 +211,22 @@ pub async fn apply(
 /// resource for another source (a replacement that CloudFormation has not yet cleaned up:
 /// its role records this resource as owner) is not another source's.
 async fn grant_bucket(
+    src: &Account,
+    acct: &Account,
+    r: &Resolved,
+    b: &BucketStatement,
+    shared: bool,
+    deadline: Deadline,
+    written: &Written,
+) -> Result<(), ReconcileError> {
+    let bucket = b.bucket.as_str();
+    let put = put_bucket_statement(src, acct, r, b, shared, deadline, written).await;
+    let live = acct.bucket_policy(bucket);
+    unless_owner_grants(put, src, r, &b.statement, "*", live, written).await
+}
+
+/// [`grant_bucket`] as the provider writes it.
+async fn put_bucket_statement(
     src: &Account,
     acct: &Account,
     r: &Resolved,
@@ -247,48 +274,74 @@ fn grant_count(plan: &Plan) -> usize {
     2 + plan.bucket_statements.len() + plan.key_statements.len()
 }
 
+/// The grants that need the keys Create made: the role policy, the key statements, and the
+/// bucket statements that pin a key made now.
 async fn grant(
     src: &Account,
     dests: &[Account],
+    facts: &Facts,
+    deferred: &[bool],
     plan: &Plan,
     deadline: Deadline,
     written: &Written,
 ) -> Result<(), ReconcileError> {
     let source_key = async {
         if let Some(k) = &plan.source_key_statement {
-            upsert_key_statement(src, k, deadline, written).await?;
+            upsert_key_statement(src, src, &plan.resolved, k, deadline, written).await?;
         } else {
             written.mark();
         }
         Ok(())
     };
-    let keys = bounded(
-        plan.key_statements
-            .iter()
-            .map(|k| upsert_key_statement(&dests[k.dest_index], k, deadline, written)),
-    );
+    let keys = bounded(plan.key_statements.iter().map(|k| {
+        upsert_key_statement(
+            src,
+            &dests[k.dest_index],
+            &plan.resolved,
+            k,
+            deadline,
+            written,
+        )
+    }));
     let role_policy = async {
         role::ensure_role_policy(src, plan).await?;
         written.mark();
         Ok(())
     };
+    let buckets = bounded(
+        plan.bucket_statements
+            .iter()
+            .zip(deferred)
+            .filter(|(_, deferred)| **deferred)
+            .map(|(b, _)| {
+                let (acct, shared) = (
+                    &dests[b.dest_index],
+                    facts.destinations[b.dest_index].shared_key_space,
+                );
+                grant_bucket(src, acct, &plan.resolved, b, shared, deadline, written)
+            }),
+    );
     futures::try_join!(
         role_policy,
         source_key,
         keys,
+        buckets,
         batch::ensure_policy(src, plan)
     )?;
     Ok(())
 }
 
-/// Puts one planned key statement in place (shared unless the key is the resource's own).
+/// Puts one planned key statement in place (shared unless the key is the resource's own), or
+/// finds it granted by the key's owner.
 async fn upsert_key_statement(
+    src: &Account,
     acct: &Account,
+    r: &Resolved,
     k: &KeyStatement,
     deadline: Deadline,
     written: &Written,
 ) -> Result<(), ReconcileError> {
-    edit_key_policy_of(
+    let put = edit_key_policy_of(
         acct,
         &k.key_arn,
         &k.id,
@@ -297,7 +350,54 @@ async fn upsert_key_statement(
         !k.exclusive,
         Some(written),
     )
-    .await
+    .await;
+    let live = async { acct.key_policy(&k.key_arn).await.map(Some) };
+    unless_owner_grants(put, src, r, &k.statement, &k.key_arn, live, written).await
+}
+
+/// A statement the provider may not write (a ReadOnly destination, a key its owner has not
+/// opted in) is in place all the same when the owner's policy already grants everything it
+/// would (see [`crate::doctor::covers`]): then nothing needs writing. Otherwise the refusal
+/// stands, naming the statement to add.
+async fn unless_owner_grants(
+    put: Result<(), ReconcileError>,
+    src: &Account,
+    r: &Resolved,
+    statement: &serde_json::Value,
+    star: &str,
+    live: impl std::future::Future<Output = Result<Option<String>, crate::aws::AwsError>>,
+    written: &Written,
+) -> Result<(), ReconcileError> {
+    let Err(refused @ ReconcileError::GrantNotWritable { .. }) = put else {
+        return put;
+    };
+    let Some(policy) = live.await?.and_then(|p| serde_json::from_str(&p).ok()) else {
+        return Err(refused);
+    };
+    let organization = match src.organization().await? {
+        Membership::Member(id) => Some(Some(id)),
+        Membership::None => Some(None),
+        Membership::Unknown(_) => None,
+    };
+    let asker = Asker {
+        role_arn: r.role_arn.as_str(),
+        organization: organization.as_ref().map(|o| o.as_deref()),
+        star,
+    };
+    match covers(&policy, statement, &asker) {
+        Ok(()) => {
+            tracing::info!(statement = %statement, "not written: the owner's policy already grants everything it would");
+            written.mark();
+            Ok(())
+        }
+        Err(why) => {
+            tracing::info!(
+                why,
+                "the owner's policy does not grant what the statement would"
+            );
+            Err(refused)
+        }
+    }
 }
 
 /// Writes the replication configuration unless the live one has the planned rules and was

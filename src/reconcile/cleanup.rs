@@ -37,6 +37,12 @@ pub async fn cleanup(
         }
         other => other?,
     };
+    if resolved.physical_id != physical_id {
+        // Not the source these properties name (a Delete whose id and properties disagree):
+        // nothing of this resource is known to be there.
+        tracing::warn!(physical_id, properties_name = %resolved.physical_id, "the Delete's physical id is not the one its properties' source has; nothing to delete");
+        return Ok(());
+    }
     let resolved = resolved.for_request(owner, None);
     let record = role::record(&src, &resolved.role_name).await?;
     if let Some(theirs) = foreign_owner(&src, spec, &resolved, record.as_ref()).await? {

@@ -38,6 +38,8 @@ impl Emulator {
                 "PROVIDER_ALLOWED_RESPONSE_URL_PREFIXES".into(),
                 LOCAL_RESPONSE_URLS.into(),
             ),
+            // The tests' events name stacks no CloudFormation runs.
+            ("PROVIDER_VERIFY_STACK_EVENTS".into(), "false".into()),
         ]
     }
 

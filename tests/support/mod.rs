@@ -49,6 +49,7 @@ pub mod harness;
 pub mod http_server;
 pub mod oracle;
 pub mod proxy;
+pub mod stacks;
 pub mod templates;
 
 // One import item, so one allowance: each test crate uses a different part of `support`.
@@ -80,10 +81,13 @@ pub const IAM_REGION: &str = "us-east-1";
 pub const LOCAL_RESPONSE_URLS: &str = "http://127.0.0.1:";
 
 /// [`s3_replication_provider::handler::Settings`] for the in-process handler in tests: the
-/// defaults, with the local receivers admitted as ResponseURLs.
+/// defaults, with the local receivers admitted as ResponseURLs and, since the tests' events
+/// name stacks no CloudFormation runs, without the stack-event check (as an operator sets
+/// `PROVIDER_VERIFY_STACK_EVENTS=false` for an emulator; tests/security.rs turns it on).
 pub fn local_settings() -> s3_replication_provider::handler::Settings {
     s3_replication_provider::handler::Settings {
         response_urls: s3_replication_provider::cfn::AllowedPrefixes::parse(LOCAL_RESPONSE_URLS),
+        verify_stack_events: false,
         ..Default::default()
     }
 }

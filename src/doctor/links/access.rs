@@ -9,6 +9,7 @@ use super::policy_link::{Holder, Probe, Target};
 use super::{DestinationBucket, Finding, Key};
 use crate::doctor::decide::Document;
 use crate::doctor::eval;
+use crate::plan::policy::REPLICA_KEY_CONDITION;
 
 /// The object ARNs a statement to add should name for a rule with `prefix`: what the provider
 /// itself grants ([`crate::plan::scope`]).
@@ -141,14 +142,35 @@ impl Checker<'_> {
         actions: &[&'static str],
     ) -> Finding {
         let bucket_arn = self.bucket_arn(&d.bucket);
+        // A replica of an SSE-KMS object is written under the rule's replica key, and
+        // ReplicateObject carries that key's ARN as s3:x-amz-server-side-encryption-aws-kms-key-id
+        // (the provider's statements pin it); no other write names a key.
+        let replica_key = d
+            .sse_kms
+            .then(|| {
+                d.key
+                    .as_ref()
+                    .map(|k| k.arn.clone())
+                    .or_else(|| d.key_id.clone())
+            })
+            .flatten();
         let probes: Vec<Probe> = actions
             .iter()
-            .map(|&action| Probe {
-                action,
-                resource: self.object_arn(&d.bucket, d.prefix.as_deref()),
-                context: self.role_context(&d.region),
-                grant: prefix_grant(&bucket_arn, d.prefix.as_deref()),
-                condition: None,
+            .map(|&action| {
+                let context = self.role_context(&d.region);
+                let context = match (&replica_key, action) {
+                    (Some(key), "s3:ReplicateObject") => {
+                        context.with(REPLICA_KEY_CONDITION, key.as_str())
+                    }
+                    _ => context.without(REPLICA_KEY_CONDITION),
+                };
+                Probe {
+                    action,
+                    resource: self.object_arn(&d.bucket, d.prefix.as_deref()),
+                    context,
+                    grant: prefix_grant(&bucket_arn, d.prefix.as_deref()),
+                    condition: None,
+                }
             })
             .collect();
         let name = format!("bucket policy of {}", d.bucket);

@@ -767,3 +767,46 @@ fn lint_names_what_iam_would_not_match() {
     }
     assert!(!lints.contains("s3:GetObject\""), "{lints}");
 }
+
+/// Issue 23, attack 5, on the statement the plan writes: a replica under another KMS key (one
+/// a compromised source controls and may later disable) is not let in; under the rule's key,
+/// or without KMS (an SSE-S3 object's replica carries no key id), it is.
+#[test]
+fn the_destination_statement_pins_the_replica_key() {
+    let spec = crate::spec::parse(&json!({"SourceBucket": "src", "Destinations": [
+        {"Bucket": "dst-bucket", "AccountId": "222222222222", "Region": "us-west-2",
+         "KmsKeyArn": "arn:aws:kms:us-west-2:222222222222:key/ours"}]}))
+    .unwrap();
+    let acct = crate::spec::AccountId::parse("111111111111").unwrap();
+    let region = crate::spec::Region::parse("eu-west-1").unwrap();
+    let r = crate::plan::Resolved::new(&spec, acct.clone(), region.clone());
+    let keys = crate::plan::Keys::from_spec(&spec, &acct, &region, None);
+    let plan = crate::plan::Plan::build(&spec, r.clone(), &keys).unwrap();
+    let policy =
+        json!({"Version": "2012-10-17", "Statement": [plan.bucket_statements[0].statement]});
+    let key = crate::plan::policy::REPLICA_KEY_CONDITION;
+    let ask = |ctx: Context| {
+        let r = Request::new(
+            Principal::role(r.role_arn.as_str()),
+            "s3:ReplicateObject",
+            "arn:aws:s3:::dst-bucket/a.txt",
+            ctx,
+        );
+        resource_policy(&policy, &r).decision()
+    };
+    assert_eq!(
+        ask(Context::closed().with(key, "arn:aws:kms:us-west-2:222222222222:key/ours")),
+        Decision::Allow
+    );
+    assert_eq!(ask(Context::closed()), Decision::Allow, "no KMS: no key id");
+    for theirs in [
+        "arn:aws:kms:us-west-2:999999999999:key/attackers",
+        "arn:aws:kms:us-west-2:222222222222:key/another",
+    ] {
+        assert_eq!(
+            ask(Context::closed().with(key, theirs)),
+            Decision::ImplicitDeny,
+            "{theirs}"
+        );
+    }
+}
