@@ -3,14 +3,16 @@
 The Rust SDK calls CloudWatch with Smithy RPC v2 CBOR (``POST /service/
 GraniteServiceVersion20100801/operation/<Operation>``, ``smithy-protocol: rpc-v2-cbor``, a CBOR
 body); moto 5.2.5 only understands CloudWatch's older query protocol. This double answers the
-three operations the provider makes (``PutMetricAlarm``, ``DescribeAlarms``, ``DeleteAlarms``)
-from and into moto's own CloudWatch backend (the account from the access key, as moto finds it;
+operations the provider makes (``PutMetricAlarm``, ``DescribeAlarms``, ``DeleteAlarms``,
+``GetMetricStatistics``) and ``PutMetricData`` (how the tests publish what S3 would) from and
+into moto's own CloudWatch backend (the account from the access key, as moto finds it;
 the region from the request's credential scope), so tests read the same alarms through
 boto3-style query calls. Any other CBOR operation answers ``UnknownOperationException``.
 
 It checks what CloudWatch checks for these parameters that the provider could get wrong: the
 alarm name's length, a statistic and comparison operator CloudWatch knows, the period.
 """
+import datetime
 import re
 import struct
 
@@ -106,7 +108,13 @@ def _head(major, n):
     raise ValueError("integer too large")
 
 
+class Timestamp(float):
+    """Epoch seconds, encoded as Smithy RPC v2 CBOR encodes timestamps (tag 1)."""
+
+
 def encode(v):
+    if isinstance(v, Timestamp):
+        return _head(6, 1) + b"\xfb" + struct.pack(">d", float(v))
     if v is None:
         return b"\xf6"
     if v is True:
@@ -232,10 +240,58 @@ def _delete_alarms(backend, p):
     return {}
 
 
+def _utc(epoch):
+    """moto compares naive UTC datetimes."""
+    return datetime.datetime.fromtimestamp(float(epoch), datetime.timezone.utc).replace(tzinfo=None)
+
+
+def _dimensions(p):
+    return [{"Name": d["Name"], "Value": d["Value"]} for d in p.get("Dimensions") or []]
+
+
+def _put_metric_data(backend, p):
+    data = []
+    for m in p.get("MetricData") or []:
+        datum = {"MetricName": m["MetricName"], "Dimensions": _dimensions(m), "Value": m.get("Value")}
+        if m.get("Timestamp") is not None:
+            datum["Timestamp"] = _utc(m["Timestamp"])
+        if m.get("Unit"):
+            datum["Unit"] = m["Unit"]
+        data.append(datum)
+    backend.put_metric_data(p.get("Namespace"), data)
+    return {}
+
+
+def _get_metric_statistics(backend, p):
+    stats = list(p.get("Statistics") or [])
+    if not stats or any(s not in STATISTICS for s in stats):
+        raise _Error(400, "InvalidParameterCombination", "Statistics must name known statistics")
+    period = p.get("Period") or 0
+    if period < 1 or (period >= 60 and period % 60):
+        raise _Error(400, "InvalidParameterValue", f"invalid Period {period}")
+    start, end = _utc(p["StartTime"]), _utc(p["EndTime"])
+    if start >= end:
+        raise _Error(400, "InvalidParameterValue", "The parameter StartTime must be less than the parameter EndTime.")
+    if (end - start).total_seconds() / period > 1440:
+        raise _Error(400, "InvalidParameterCombination", "at most 1440 data points per call")
+    points = backend.get_metric_statistics(
+        p.get("Namespace"), p.get("MetricName"), start, end, period, stats, _dimensions(p)
+    )
+    out = []
+    for point in points:
+        item = {"Timestamp": Timestamp(point.timestamp.replace(tzinfo=datetime.timezone.utc).timestamp())}
+        for stat in stats:
+            item[stat] = float(point.get_statistics_for_type(stat))
+        out.append(item)
+    return {"Label": p.get("MetricName"), "Datapoints": out}
+
+
 OPERATIONS = {
     "PutMetricAlarm": _put_metric_alarm,
     "DescribeAlarms": _describe_alarms,
     "DeleteAlarms": _delete_alarms,
+    "PutMetricData": _put_metric_data,
+    "GetMetricStatistics": _get_metric_statistics,
 }
 
 
@@ -289,6 +345,7 @@ def _self_test():
     # Indefinite-length map and text, as some encoders write them.
     assert decode(bytes([0xBF, 0x61, 0x61, 0x7F, 0x61, 0x62, 0xFF, 0xFF])) == {"a": "b"}
     assert _half(bytes([0x3C, 0x00])) == 1.0
+    assert decode(encode(Timestamp(1.5))) == 1.5
 
 
 if __name__ == "__main__":

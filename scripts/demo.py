@@ -227,6 +227,7 @@ class Demo:
         self.world: World | None = None
         self.key_b = ""
         self.topic = ""
+        self.latency_topic = ""
         self.physical_id: str | None = None
         self.props: dict[str, Any] | None = None
         self.known_keys: dict[str, str] = {}  # arn -> label
@@ -247,6 +248,10 @@ class Demo:
         self.known_keys[self.key_b] = "destination B, pre-existing"
         sns = w.cloud.client("sns", SOURCE_ACCOUNT, SOURCE_REGION)
         self.topic = sns.create_topic(Name=f"s3-replication-failures-{self.suffix}")["TopicArn"]
+        # CloudWatch alarm actions must be in the alarm's region: the RTC latency alarm of
+        # destination A lives in REGION_A, where S3 publishes ReplicationLatency.
+        west = w.cloud.client("sns", SOURCE_ACCOUNT, REGION_A)
+        self.latency_topic = west.create_topic(Name=f"s3-replication-alarms-{self.suffix}")["TopicArn"]
         field("moto", f"{self.moto.endpoint}  {S.dim('(log ' + self.moto.log_path + ')')}")
         field("response receiver", f"http://127.0.0.1:{self.receiver.port}/cfn-response/…")
         field("work directory", self.workdir)
@@ -255,6 +260,7 @@ class Demo:
         field("destination B", f"{self.bucket_b} · account {ACCOUNT_B} · {REGION_B} · versioning on")
         field("existing key B", self.key_b)
         field("failure topic", f"{self.topic} · SNS's default policy")
+        field("alarm topic", f"{self.latency_topic} · for the alarms in {REGION_A}")
         # Objects written before any replication: only a Batch Replication job copies them.
         s3 = w.cloud.client("s3", SOURCE_ACCOUNT, SOURCE_REGION)
         for key in EXISTING_OBJECTS:
@@ -280,6 +286,7 @@ class Demo:
             # Say when replication breaks: S3's failure events to the topic, alarms per rule.
             "FailureNotification": self.topic,
             "Alarms": "true",
+            "AlarmTopics": [self.latency_topic],
         }
 
     def dest_a(self) -> dict[str, Any]:
@@ -558,13 +565,19 @@ class Demo:
         policy = json.loads(sns.get_topic_attributes(TopicArn=self.topic)["Attributes"].get("Policy") or "{}")
         facts["topic_policy"] = policy
         field("topic policy", "Sids: " + ", ".join(policy_sids(policy)))
-        cw = w.cloud.client("cloudwatch", SOURCE_ACCOUNT, SOURCE_REGION)
-        alarms = cw.describe_alarms(AlarmNamePrefix=f"s3-replication/{self.source_bucket}/")["MetricAlarms"]
-        facts["alarms"] = [a["AlarmName"] for a in alarms]
+        # Each alarm is where S3 publishes its metric: failures in the source region, RTC
+        # latency in the destination's.
+        alarms = []
+        for region in dict.fromkeys([SOURCE_REGION, REGION_A, REGION_B]):
+            cw = w.cloud.client("cloudwatch", SOURCE_ACCOUNT, region)
+            found = cw.describe_alarms(AlarmNamePrefix=f"s3-replication/{self.source_bucket}/")["MetricAlarms"]
+            alarms.extend((region, a) for a in found)
+        facts["alarms"] = [a["AlarmName"] for _, a in alarms]
+        facts["alarm_regions"] = {a["AlarmName"]: region for region, a in alarms}
         if not alarms:
             field("alarms", "none")
-        for a in alarms:
-            field("alarm", f"{a['AlarmName']} · {a['MetricName']} {a['Statistic']} > {a['Threshold']:g} · actions {', '.join(a.get('AlarmActions') or []) or 'none'}")
+        for region, a in alarms:
+            field("alarm", f"{a['AlarmName']} ({region}) · {a['MetricName']} {a['Statistic']} > {a['Threshold']:g} · missing data {a.get('TreatMissingData')} · actions {', '.join(a.get('AlarmActions') or []) or 'none'}")
 
     def check_signals(self, c: Checks, facts: dict, rules: list[tuple[str, bool]]) -> None:
         """While the resource exists with `rules` [(rule id, RTC)]."""
@@ -580,6 +593,12 @@ class Demo:
             if rtc:
                 want.append(f"s3-replication/{self.source_bucket}/{rule}/replication-latency")
         c.check(sorted(facts["alarms"]) == sorted(want), f"alarms: {len(want)} (failures per rule, latency per RTC rule)", ", ".join(facts["alarms"]))
+        misplaced = [
+            f"{name} in {region}"
+            for name, region in facts["alarm_regions"].items()
+            if (region == SOURCE_REGION) != name.endswith("/failed-replication")
+        ]
+        c.check(not misplaced, "failure alarms in the source region, latency alarms in their destination's region", ", ".join(misplaced))
 
     # ---- expectations per step
 

@@ -13,7 +13,7 @@ use crate::plan::notification_doc::NotificationDocument;
 use crate::plan::signals::alarm_prefix;
 use crate::plan::{Alarm, BatchPlan, KeyStatement, Plan};
 use crate::reconcile::diff::{self, Removed};
-use crate::reconcile::{check_all, connect_destinations, resolve_source, ReconcileError};
+use crate::reconcile::{check_all, connect_destinations, resolve_source, signals, ReconcileError};
 use crate::reconcile::{DestinationFacts, SourceFacts};
 use crate::spec::{AccountId, Destination, RoleArn, Spec};
 
@@ -100,11 +100,45 @@ pub async fn preview(conn: &Connector, spec: &Spec) -> Result<Preview, Reconcile
     changes.extend(statement_changes(&src, &dests, &plan).await?);
     let live = src.replication(spec.source.bucket.as_str()).await?;
     changes.push(replication_change(&src, &plan, live.as_ref()).await?);
+    let alarm_accounts = signals::alarm_accounts(conn, spec, &src).await?;
+    signals::check_alarm_topics(&alarm_accounts, spec).await?;
     changes.extend(signal_changes(&src, &plan).await?);
+    changes.extend(alarm_changes(&alarm_accounts, &plan).await?);
     if let Some(live) = live.filter(|l| plan.resolved.is_our_role(&l.role)) {
+        changes.extend(failure_changes(&src, &plan, &live).await?);
         changes.extend(removal_changes(conn, spec, &plan, &live).await?);
     }
     Ok(Preview { plan, changes })
+}
+
+/// Objects whose replication failed recently, per rule (nothing to converge: no Update
+/// replicates them, the doctor's `failed-objects` link offers the job that does).
+async fn failure_changes(
+    src: &Account,
+    plan: &Plan,
+    live: &LiveReplication,
+) -> Result<Vec<Change>, ReconcileError> {
+    let bucket = plan.resolved.source_bucket.as_str();
+    let counted = crate::doctor::live::failed_replications(src, bucket, &live.rules)
+        .await
+        .map_err(|e| ReconcileError::LiveStateUnreadable {
+            what: format!("replication metrics of {bucket}"),
+            why: e.to_string(),
+        })?;
+    Ok(counted
+        .into_iter()
+        .filter(|f| f.failed > 0)
+        .map(|f| {
+            let what = format!("failed replications of rule {}", f.rule_id);
+            let mut c = change(src, &what, &bucket_arn(src, bucket), Action::Unchanged);
+            c.current = Some(json!({
+                "OperationsFailedReplication": f.failed,
+                "days": f.days,
+                "note": "S3 does not retry FAILED objects: `bootstrap doctor` (destination[i].failed-objects) offers the S3 Batch Replication job that replicates them"
+            }));
+            c
+        })
+        .collect())
 }
 
 /// The source bucket's versioning; with `SourceKmsKeyArn: Create`, the key and the bucket's
@@ -370,8 +404,7 @@ async fn key_statement_change(
     ))
 }
 
-/// `FailureNotification` and `Alarms`: the topic or queue statement, our notification
-/// configuration, and each alarm (alarms of rules that went away as removals).
+/// `FailureNotification`: the topic or queue statement and our notification configuration.
 async fn signal_changes(src: &Account, plan: &Plan) -> Result<Vec<Change>, ReconcileError> {
     let mut out = Vec::new();
     let r = &plan.resolved;
@@ -409,13 +442,27 @@ async fn signal_changes(src: &Account, plan: &Plan) -> Result<Vec<Change>, Recon
         }
         out.push(c);
     }
-    if !plan.alarms.is_empty() {
-        let live = src.alarms_with_prefix(&alarm_prefix(r)).await?;
-        for a in &plan.alarms {
+    Ok(out)
+}
+
+/// Each alarm, in the region it belongs in; this source's other alarms in those regions (rules
+/// that went away, alarms an earlier version put elsewhere) as removals.
+async fn alarm_changes(accounts: &[Account], plan: &Plan) -> Result<Vec<Change>, ReconcileError> {
+    let mut out = Vec::new();
+    for src in accounts {
+        let live = src
+            .alarms_with_prefix(&alarm_prefix(&plan.resolved))
+            .await?;
+        let here: Vec<&Alarm> = plan
+            .alarms
+            .iter()
+            .filter(|a| a.region == src.region)
+            .collect();
+        for a in &here {
             let found = live.iter().find(|l| l.name == a.name);
             let action = match found {
                 None => Action::Create,
-                Some(l) if l != a => Action::Update,
+                Some(l) if l != *a => Action::Update,
                 Some(_) => Action::Unchanged,
             };
             let mut c = change(src, "alarm", &a.name, action);
@@ -427,7 +474,7 @@ async fn signal_changes(src: &Account, plan: &Plan) -> Result<Vec<Change>, Recon
         }
         for l in live
             .iter()
-            .filter(|l| !plan.alarms.iter().any(|a| a.name == l.name))
+            .filter(|l| !here.iter().any(|a| a.name == l.name))
         {
             out.push(change(src, "alarm", &l.name, Action::Remove));
         }

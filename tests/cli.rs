@@ -139,9 +139,8 @@ fn doctor_catches_the_broken_recipes() {
     }
 }
 
-#[tokio::test]
-async fn doctor_reads_live_state_and_finds_the_chain_healthy() {
-    let h = Harness::start().await;
+/// A source bucket of the home account and a destination bucket of 222222222222 in us-west-2.
+async fn two_buckets(h: &Harness) -> (String, String) {
     let (src, dst) = (unique("src"), unique("dst"));
     h.emu
         .create_bucket(DEFAULT_ACCOUNT, HOME_REGION, &src, false)
@@ -149,21 +148,150 @@ async fn doctor_reads_live_state_and_finds_the_chain_healthy() {
     h.emu
         .create_bucket("222222222222", "us-west-2", &dst, false)
         .await;
+    (src, dst)
+}
+
+/// [`run`] off the async runtime (the binary talks to the test's moto).
+async fn run_blocking(args: &[&str], env: &[(String, String)]) -> (i32, String, String) {
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    let env = env.to_vec();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(&args, &env)
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn doctor_reads_live_state_and_finds_the_chain_healthy() {
+    let h = Harness::start().await;
+    let (src, dst) = two_buckets(&h).await;
     let props = json!({"SourceBucket": src, "SourceKmsKeyArn": "Create", "Destinations": [{"Bucket": dst, "AccountId": "222222222222", "Region": "us-west-2", "KmsKeyArn": "Create"}]});
     h.create(&props).await.assert_success();
     let env: Vec<(String, String)> = h.emu.provider_env(HOME_REGION);
-    let (code, out, err) = tokio::task::spawn_blocking(move || {
-        run(
-            &["doctor", "--source-bucket", &src, "--region", HOME_REGION],
-            &env,
-        )
-    })
-    .await
-    .unwrap();
+    let doctor = ["doctor", "--source-bucket", &src, "--region", HOME_REGION];
+    let (code, out, err) = run_blocking(&doctor, &env).await;
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("0 fail"), "{out}");
     // A healthy run states facts (no Object Lock, no organization); it warns of nothing.
     assert!(!err.contains("WARN"), "{err}");
+}
+
+/// Failed replications stay in view after the alarm went quiet: the doctor counts
+/// `OperationsFailedReplication` of the last 14 days (published here as S3 would, in the source
+/// region), fails `destination[0].failed-objects` offering the S3 Batch Replication job for
+/// FAILED objects, and `plan --diff` shows the count; `Verify: Permissions` still passes (no
+/// Update can undo a past failure).
+#[tokio::test]
+async fn failed_replications_are_counted_by_the_doctor_and_offered_a_job() {
+    use aws_sdk_cloudwatch::primitives::DateTime;
+    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+    let h = Harness::start().await;
+    let (src, dst) = two_buckets(&h).await;
+    let props = json!({"SourceBucket": src, "Alarms": "true",
+        "Destinations": [{"Bucket": dst, "AccountId": "222222222222", "Region": "us-west-2", "Prefix": "data/"}]});
+    let created = h.create(&props).await;
+    created.assert_success();
+    let rule = format!("replicate-to-{dst}");
+    let now = std::time::SystemTime::now();
+    let day = std::time::Duration::from_secs(86_400);
+    let datum = |value: f64, days_ago: u32| {
+        let dims = [
+            ("SourceBucket", &src),
+            ("DestinationBucket", &dst),
+            ("RuleId", &rule),
+        ];
+        MetricDatum::builder()
+            .metric_name("OperationsFailedReplication")
+            .set_dimensions(Some(
+                dims.iter()
+                    .map(|(n, v)| Dimension::builder().name(*n).value(v.as_str()).build())
+                    .collect(),
+            ))
+            .value(value)
+            .timestamp(DateTime::from(now - day * days_ago))
+            .build()
+    };
+    h.emu
+        .cloudwatch(DEFAULT_ACCOUNT, HOME_REGION)
+        .await
+        .put_metric_data()
+        .namespace("AWS/S3")
+        .metric_data(datum(2.0, 1))
+        .metric_data(datum(1.0, 3))
+        // Older than the 14 days counted.
+        .metric_data(datum(5.0, 20))
+        .send()
+        .await
+        .unwrap();
+    let env: Vec<(String, String)> = h.emu.provider_env(HOME_REGION);
+    let doctor = [
+        "doctor",
+        "--source-bucket",
+        &src,
+        "--region",
+        HOME_REGION,
+        "--json",
+    ];
+    let (code, out, err) = run_blocking(&doctor, &env).await;
+    assert_eq!(code, 1, "{out}\n{err}");
+    let findings: Value = serde_json::from_str(&out).unwrap();
+    let failed: Vec<&Value> = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["status"] != "pass")
+        .collect();
+    assert_eq!(failed.len(), 1, "{findings:#}");
+    let f = failed[0];
+    assert_eq!(f["link"], "destination[0].failed-objects");
+    let detail = f["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&format!("3 replication operations of rule {rule}")),
+        "{detail}"
+    );
+    let generator = &f["fix"][0]["request"]["ManifestGenerator"]["S3JobManifestGenerator"];
+    assert_eq!(
+        generator["Filter"]["ObjectReplicationStatuses"],
+        json!(["FAILED"])
+    );
+    assert_eq!(
+        generator["Filter"]["KeyNameConstraint"]["MatchAnyPrefix"],
+        json!(["data/"])
+    );
+
+    // plan --diff: the count, nothing to change.
+    let event = std::env::temp_dir().join(format!("{}.json", unique("props")));
+    std::fs::write(&event, props.to_string()).unwrap();
+    let path = event.to_string_lossy().into_owned();
+    let diff = [
+        "plan",
+        "--diff",
+        "--json",
+        "--properties",
+        &path,
+        "--region",
+        HOME_REGION,
+    ];
+    let (code, out, err) = run_blocking(&diff, &env).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let diff: Value = serde_json::from_str(&out).unwrap();
+    let counted = diff["Changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["What"] == format!("failed replications of rule {rule}"))
+        .unwrap_or_else(|| panic!("{diff:#}"));
+    assert_eq!(counted["Current"]["OperationsFailedReplication"], 3);
+
+    // Verify: Permissions is about what the configuration allows: it passes.
+    let mut verified = props.clone();
+    verified["Verify"] = json!("Permissions");
+    let id = created.physical_id().to_owned();
+    h.request_unchecked("Update", &verified, Some(&id), Some(&props))
+        .await
+        .assert_success();
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -16,7 +16,11 @@ const REGION_B: &str = "us-west-2";
 const FAILED: &str = "s3:Replication:OperationFailedReplication";
 
 async fn create_topic(h: &Harness, name: &str) -> String {
-    let sns = h.emu.sns(SRC, HOME_REGION).await;
+    create_topic_in(h, HOME_REGION, name).await
+}
+
+async fn create_topic_in(h: &Harness, region: &str, name: &str) -> String {
+    let sns = h.emu.sns(SRC, region).await;
     let out = sns.create_topic().name(name).send().await.unwrap();
     out.topic_arn.unwrap()
 }
@@ -98,9 +102,15 @@ async fn notifications(h: &Harness, bucket: &str) -> Vec<(String, String, Vec<St
     all
 }
 
-/// (name, metric, actions) of the alarms under the provider's prefix for `bucket`.
+/// (name, metric, actions) of the alarms under the provider's prefix for `bucket` in the
+/// source region.
 async fn alarms(h: &Harness, bucket: &str) -> Vec<(String, String, Vec<String>)> {
-    let cw = h.emu.cloudwatch(SRC, HOME_REGION).await;
+    alarms_in(h, HOME_REGION, bucket).await
+}
+
+/// [`alarms`] in `region` (of the source account), each alarm's missing-data treatment checked.
+async fn alarms_in(h: &Harness, region: &str, bucket: &str) -> Vec<(String, String, Vec<String>)> {
+    let cw = h.emu.cloudwatch(SRC, region).await;
     let out = cw
         .describe_alarms()
         .alarm_name_prefix(format!("s3-replication/{bucket}/"))
@@ -110,6 +120,7 @@ async fn alarms(h: &Harness, bucket: &str) -> Vec<(String, String, Vec<String>)>
     out.metric_alarms()
         .iter()
         .map(|a| {
+            assert_eq!(a.treat_missing_data(), Some("ignore"), "{a:?}");
             (
                 a.alarm_name().unwrap_or_default().to_owned(),
                 a.metric_name().unwrap_or_default().to_owned(),
@@ -166,13 +177,34 @@ async fn notification_and_alarms_are_added_beside_others_kept_idempotent_and_rem
     h.emu.create_bucket(ACCT_B, REGION_B, &dst, false).await;
     h.emu.create_bucket(ACCT_B, REGION_B, &dst2, false).await;
     let topic = create_topic(&h, &unique("s3-replication-failures")).await;
+    let west_topic = create_topic_in(&h, REGION_B, &unique("s3-replication-alarms")).await;
     let (their_queue, _) = create_queue(&h, &unique("their-ingest")).await;
     let (queue, queue_url) = create_queue(&h, &unique("s3-replication-failures")).await;
     their_notification(&h, &src, &their_queue).await;
     let default_topic_sids = policy_sids(&topic_policy(&h, &topic).await);
+    // The latency alarm an earlier version put in the source region, where S3 never
+    // publishes ReplicationLatency for a destination in another region.
+    let stale_latency = format!("s3-replication/{src}/replicate-to-{dst}/replication-latency");
+    h.emu
+        .cloudwatch(SRC, HOME_REGION)
+        .await
+        .put_metric_alarm()
+        .alarm_name(&stale_latency)
+        .namespace("AWS/S3")
+        .metric_name("ReplicationLatency")
+        .statistic(aws_sdk_cloudwatch::types::Statistic::Maximum)
+        .period(300)
+        .evaluation_periods(1)
+        .threshold(900.0)
+        .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold)
+        .treat_missing_data("notBreaching")
+        .send()
+        .await
+        .unwrap();
 
     let props = json!({
         "SourceBucket": src, "FailureNotification": topic, "Alarms": "true",
+        "AlarmTopics": [west_topic],
         "Destinations": [
             {"Bucket": dst, "AccountId": ACCT_B, "Region": REGION_B, "ReplicationTimeControl": "true"},
             {"Bucket": dst2, "AccountId": ACCT_B, "Region": REGION_B, "Prefix": "logs/"}]
@@ -242,7 +274,9 @@ async fn notification_and_alarms_are_added_beside_others_kept_idempotent_and_rem
         assert_eq!(rule["Metrics"], "Enabled", "{rule}");
     }
 
-    // Three alarms: failures for both rules, latency for the RTC rule; actions: the topic.
+    // Failures for both rules in the source region (the stale latency alarm gone), acting on
+    // the FailureNotification topic; latency for the RTC rule in the destination's region,
+    // acting on the AlarmTopics topic of that region.
     let (rule_a, rule_b) = (
         format!("replicate-to-{dst}"),
         format!("replicate-to-{dst2}"),
@@ -253,11 +287,18 @@ async fn notification_and_alarms_are_added_beside_others_kept_idempotent_and_rem
         names,
         [
             format!("s3-replication/{src}/{rule_a}/failed-replication"),
-            format!("s3-replication/{src}/{rule_a}/replication-latency"),
             format!("s3-replication/{src}/{rule_b}/failed-replication"),
         ]
     );
     assert!(got.iter().all(|a| a.2 == vec![topic.clone()]), "{got:?}");
+    assert_eq!(
+        alarms_in(&h, REGION_B, &src).await,
+        [(
+            stale_latency.clone(),
+            "ReplicationLatency".to_owned(),
+            vec![west_topic.clone()]
+        )]
+    );
 
     // A repeated Create changes nothing.
     let again = h.create(&props).await;
@@ -285,17 +326,25 @@ async fn notification_and_alarms_are_added_beside_others_kept_idempotent_and_rem
     assert_eq!(policy_sids(&qp), vec![sid.clone()], "{qp}");
     assert_eq!(qp["Statement"][0]["Action"], "sqs:SendMessage");
     let names: Vec<String> = alarms(&h, &src).await.into_iter().map(|a| a.0).collect();
-    assert_eq!(names.len(), 2, "{names:?}");
-    assert!(names.iter().all(|n| n.contains(&rule_a)), "{names:?}");
-    // A queue is no alarm action.
+    assert_eq!(
+        names,
+        [format!("s3-replication/{src}/{rule_a}/failed-replication")]
+    );
+    // A queue is no alarm action; the topic of the destination's region still is.
     assert!(alarms(&h, &src).await.iter().all(|a| a.2.is_empty()));
+    assert_eq!(
+        alarms_in(&h, REGION_B, &src).await[0].2,
+        vec![west_topic.clone()]
+    );
 
-    // Update: alarms off.
+    // Update: alarms off, in every region.
     let mut no_alarms = updated_props.clone();
     no_alarms["Alarms"] = json!("false");
+    no_alarms.as_object_mut().unwrap().remove("AlarmTopics");
     let quiet = h.update(&no_alarms, &id, &updated_props).await;
     quiet.assert_success();
     assert!(alarms(&h, &src).await.is_empty());
+    assert!(alarms_in(&h, REGION_B, &src).await.is_empty());
 
     // Delete: only theirs is left; the queue has no policy of ours.
     let deleted = h.delete(&no_alarms, &id).await;
@@ -358,4 +407,94 @@ async fn a_topic_in_another_region_or_account_is_refused_before_anything_is_writ
             answered.mutations()
         );
     }
+}
+
+/// An alarm moves with its rule: RTC turned off removes the latency alarm of the destination's
+/// region; a destination moved to another region takes the alarm's region with it, and a
+/// Delete removes the alarms of every region.
+#[tokio::test]
+async fn latency_alarms_live_in_the_destinations_region_and_leave_with_their_rule() {
+    let h = Harness::start().await;
+    let (src, dst, near) = (unique("src"), unique("dst"), unique("near"));
+    h.emu.create_bucket(SRC, HOME_REGION, &src, false).await;
+    h.emu.create_bucket(ACCT_B, REGION_B, &dst, false).await;
+    h.emu.create_bucket(ACCT_B, HOME_REGION, &near, false).await;
+    let rtc = |bucket: &str, region: &str| json!({"Bucket": bucket, "AccountId": ACCT_B, "Region": region, "ReplicationTimeControl": "true"});
+    let props =
+        json!({"SourceBucket": src, "Alarms": "true", "Destinations": [rtc(&dst, REGION_B)]});
+    let created = h.create(&props).await;
+    created.assert_success();
+    let id = created.physical_id().to_owned();
+    let west = alarms_in(&h, REGION_B, &src).await;
+    assert_eq!(west.len(), 1, "{west:?}");
+    assert_eq!(west[0].1, "ReplicationLatency");
+    // No topic in us-west-2: an alarm without action (its state only).
+    assert!(west[0].2.is_empty());
+    // The destination moves to the source's region: its latency alarm comes along.
+    let moved =
+        json!({"SourceBucket": src, "Alarms": "true", "Destinations": [rtc(&near, HOME_REGION)]});
+    h.update(&moved, &id, &props).await.assert_success();
+    assert!(alarms_in(&h, REGION_B, &src).await.is_empty());
+    let mut metrics: Vec<String> = alarms(&h, &src).await.into_iter().map(|a| a.1).collect();
+    metrics.sort();
+    assert_eq!(
+        metrics,
+        ["OperationsFailedReplication", "ReplicationLatency"]
+    );
+    // Back to us-west-2 without RTC: no latency alarm anywhere.
+    let mut plain = props.clone();
+    plain["Destinations"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("ReplicationTimeControl");
+    h.update(&plain, &id, &moved).await.assert_success();
+    let metrics: Vec<String> = alarms(&h, &src).await.into_iter().map(|a| a.1).collect();
+    assert_eq!(metrics, ["OperationsFailedReplication"]);
+    assert!(alarms_in(&h, REGION_B, &src).await.is_empty());
+    // RTC again, then Delete: nothing left in either region.
+    h.update(&props, &id, &plain).await.assert_success();
+    assert_eq!(alarms_in(&h, REGION_B, &src).await.len(), 1);
+    h.delete(&props, &id).await.assert_success();
+    assert!(alarms(&h, &src).await.is_empty());
+    assert!(alarms_in(&h, REGION_B, &src).await.is_empty());
+}
+
+/// `AlarmTopics` is checked before anything is written: a topic that does not exist, one of
+/// another account. One in a region without alarms serves none and is no error.
+#[tokio::test]
+async fn an_unusable_alarm_topic_is_refused_before_anything_is_written() {
+    let h = Harness::start().await;
+    let (src, dst) = (unique("src"), unique("dst"));
+    h.emu.create_bucket(SRC, HOME_REGION, &src, false).await;
+    h.emu.create_bucket(ACCT_B, REGION_B, &dst, false).await;
+    let elsewhere = create_topic_in(&h, "ap-southeast-2", &unique("s3-replication-alarms")).await;
+    for (topic, needle) in [
+        (
+            format!("arn:aws:sns:{REGION_B}:{SRC}:s3-replication-nowhere"),
+            "does not exist",
+        ),
+        (
+            format!("arn:aws:sns:{REGION_B}:{ACCT_B}:s3-replication-x"),
+            "the alarms are in the source account",
+        ),
+    ] {
+        let props = json!({
+            "SourceBucket": src, "Alarms": "true", "AlarmTopics": [topic],
+            "Destinations": [{"Bucket": dst, "AccountId": ACCT_B, "Region": REGION_B,
+                "ReplicationTimeControl": "true"}]
+        });
+        let answered = h.request_unchecked("Create", &props, None, None).await;
+        answered.assert_failed_with(&[&topic, needle, "nothing was changed"]);
+        assert!(
+            answered.mutations().is_empty(),
+            "{:?}",
+            answered.mutations()
+        );
+    }
+    let props = json!({
+        "SourceBucket": src, "Alarms": "true", "AlarmTopics": [elsewhere],
+        "Destinations": [{"Bucket": dst, "AccountId": ACCT_B, "Region": REGION_B}]
+    });
+    h.create(&props).await.assert_success();
+    assert!(alarms_in(&h, "ap-southeast-2", &src).await.is_empty());
 }

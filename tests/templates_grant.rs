@@ -311,12 +311,42 @@ fn legitimate_calls(dest_account: &str) -> Vec<Legit> {
     for action in ["cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms"] {
         out.push(legit(Source, action, &alarm, Identity));
     }
-    // An alarm acting on the failure topic, and one for a queue (no action).
+    // An alarm acting on the failure topic, and one for a queue (no action); a latency alarm
+    // in a destination's region (where S3 publishes ReplicationLatency) acting on that
+    // region's topic (AlarmTopics).
     let topic_action: &'static str = Box::leak(topic.clone().into_boxed_str());
     out.push(
         legit(Source, "cloudwatch:PutMetricAlarm", &alarm, Identity)
             .with_values("cloudwatch:AlarmActions", &[topic_action]),
     );
+    let west_alarm = format!(
+        "arn:aws:cloudwatch:us-west-2:{SRC}:alarm:s3-replication/app-data/replicate-to-backup-app/replication-latency"
+    );
+    let west_topic = format!("arn:aws:sns:us-west-2:{SRC}:s3-replication-alarms");
+    out.push(legit(
+        Source,
+        "sns:GetTopicAttributes",
+        &west_topic,
+        Identity,
+    ));
+    out.push(legit(
+        Source,
+        "cloudwatch:DescribeAlarms",
+        &west_alarm,
+        Identity,
+    ));
+    let west_action: &'static str = Box::leak(west_topic.into_boxed_str());
+    out.push(
+        legit(Source, "cloudwatch:PutMetricAlarm", &west_alarm, Identity)
+            .with_values("cloudwatch:AlarmActions", &[west_action]),
+    );
+    // Verify and the doctor count failed replications (no resource-level permission).
+    out.push(legit(
+        Source,
+        "cloudwatch:GetMetricStatistics",
+        "*",
+        Identity,
+    ));
     out.push(
         legit(Source, "cloudwatch:PutMetricAlarm", &alarm, Identity)
             .with_values("cloudwatch:AlarmActions", &[]),

@@ -141,6 +141,7 @@ pub fn snapshot_from_plan(plan: &Plan) -> Snapshot {
         destinations,
         signals: signals(plan),
         batch_jobs: Vec::new(),
+        failed_replications: Vec::new(),
     }
 }
 
@@ -159,9 +160,12 @@ fn signals(plan: &Plan) -> Signals {
                 exists: true,
             })
             .collect(),
+        // The live reader reads the alarms of the source region (the failed-replication ones,
+        // which the `alarm` link checks): latency alarms are in the destinations' regions.
         alarms: plan
             .alarms
             .iter()
+            .filter(|a| a.region == plan.resolved.source_region)
             .map(|a| RuleAlarm {
                 name: a.name.clone(),
                 metric: a.metric.clone(),

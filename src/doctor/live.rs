@@ -7,8 +7,8 @@ use futures::{StreamExt, TryStreamExt};
 
 use crate::aws::{Account, AwsError, Connector, LiveRule, Membership, VersioningStatus};
 use crate::doctor::{
-    BatchJob, DestinationBucket, FailureNotification, Key, NamedPolicy, ReplicationRole, RuleAlarm,
-    Signals, Snapshot, SourceBucket, Versioning,
+    BatchJob, DestinationBucket, FailedReplications, FailureNotification, Key, NamedPolicy,
+    ReplicationRole, RuleAlarm, Signals, Snapshot, SourceBucket, Versioning,
 };
 use crate::plan::signals::alarm_prefix_of;
 use crate::spec::{
@@ -150,12 +150,13 @@ pub async fn snapshot(conn: &Connector, t: &Target) -> Result<Snapshot, InspectE
         .map(|rule| destination(conn, t, &src, rule))
         .buffered(DESTINATIONS_AT_ONCE)
         .try_collect::<Vec<_>>();
-    let (source, role, destinations, signals, batch_jobs) = futures::try_join!(
+    let (source, role, destinations, signals, batch_jobs, failed_replications) = futures::try_join!(
         source_bucket(&src, bucket),
         read_role(&src, &live.role),
         destinations,
         signals(&src, bucket),
         batch_jobs(&src, bucket, &live.rules),
+        failed_replications(&src, bucket, &live.rules),
     )?;
     Ok(Snapshot {
         partition: t.region.partition().to_owned(),
@@ -164,7 +165,51 @@ pub async fn snapshot(conn: &Connector, t: &Target) -> Result<Snapshot, InspectE
         destinations,
         signals,
         batch_jobs,
+        failed_replications,
     })
+}
+
+/// How far back the doctor counts failed replications: within the 15 days CloudWatch keeps
+/// one-minute data points.
+pub const FAILED_REPLICATION_DAYS: u32 = 14;
+
+/// For each enabled rule with metrics (S3 publishes `OperationsFailedReplication` only for
+/// those), the operations that failed in the last [`FAILED_REPLICATION_DAYS`] days. Reading
+/// needs `cloudwatch:GetMetricStatistics`: without it the doctor says nothing about them.
+pub(crate) async fn failed_replications(
+    src: &Account,
+    bucket: &str,
+    rules: &[LiveRule],
+) -> Result<Vec<FailedReplications>, InspectError> {
+    let mut out = Vec::new();
+    for rule in rules.iter().filter(|r| r.enabled && r.metrics) {
+        let dimensions = [
+            ("SourceBucket".to_owned(), bucket.to_owned()),
+            (
+                "DestinationBucket".to_owned(),
+                rule.bucket_name().to_owned(),
+            ),
+            ("RuleId".to_owned(), rule.id.clone()),
+        ];
+        let days = FAILED_REPLICATION_DAYS;
+        let sum = match src
+            .metric_sum("OperationsFailedReplication", &dimensions, days)
+            .await
+        {
+            Ok(sum) => sum,
+            Err(e) if e.kind == crate::aws::ErrorKind::AccessDenied => {
+                tracing::warn!(error = %e, "cannot read replication metrics; failed replications are not counted");
+                return Ok(Vec::new());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        out.push(FailedReplications {
+            rule_id: rule.id.clone(),
+            failed: sum.max(0.0).round() as u64,
+            days,
+        });
+    }
+    Ok(out)
 }
 
 /// The source bucket's state, and its default encryption's key.

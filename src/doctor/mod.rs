@@ -48,8 +48,9 @@ pub use eval::{evaluate, Context, Decision, Evaluation, PolicyKind, Principal, R
 #[cfg(test)]
 pub use expected::snapshot_from_plan;
 pub use links::{
-    check, BatchJob, DestinationBucket, FailureNotification, Finding, Key, NamedPolicy,
-    ReplicationRole, RuleAlarm, Signals, Snapshot, SourceBucket, Status, Versioning,
+    check, BatchJob, DestinationBucket, FailedReplications, FailureNotification, Finding, Key,
+    NamedPolicy, ReplicationRole, RuleAlarm, Signals, Snapshot, SourceBucket, Status, Versioning,
+    FAILED_OBJECTS,
 };
 pub use render::{render, render_json, render_text, Format};
 

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::names::fnv64;
 use super::{Claim, DestinationPlan, Resolved, StatementId};
-use crate::spec::{NotificationArn, NotificationKind, Spec};
+use crate::spec::{NotificationArn, NotificationKind, Region, Spec};
 
 /// Always notified: an object failed to replicate.
 pub const FAILED_EVENT: &str = "s3:Replication:OperationFailedReplication";
@@ -19,6 +19,14 @@ pub const RTC_EVENTS: [&str; 2] = [
 const ALARM_NAME_LIMIT: usize = 255;
 /// S3 publishes replication metrics under this namespace.
 pub const METRICS_NAMESPACE: &str = "AWS/S3";
+/// How the alarms treat periods without data points. AWS, "S3 Replication metrics in
+/// CloudWatch" (S3 User Guide, metrics-dimensions): "When you set up alarms for your
+/// replication metrics, set the Missing data treatment field to Treat missing data as ignore
+/// (maintain the alarm state)." S3 publishes `OperationsFailedReplication` only while
+/// replication occurs, so `notBreaching` would return a failed-replication alarm to OK once
+/// the bucket goes quiet, though the objects that failed are still not replicated (S3 never
+/// retries them).
+pub const TREAT_MISSING_DATA: &str = "ignore";
 
 /// The event notification this resource adds to the source bucket's configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -123,6 +131,8 @@ pub fn default_topic_policy(topic_arn: &str, account: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Alarm {
     pub name: String,
+    /// Where the alarm is (in the source account): the region S3 publishes its metric in.
+    pub region: Region,
     pub description: String,
     pub metric: String,
     /// `Sum` (failed operations) or `Maximum` (latency).
@@ -133,7 +143,7 @@ pub struct Alarm {
     pub evaluation_periods: i32,
     /// `SourceBucket`, `DestinationBucket`, `RuleId`, in that order.
     pub dimensions: Vec<(String, String)>,
-    /// The failure notification topic, when it is one.
+    /// The topic of its region ([`Spec::alarm_topic`]), if any.
     pub actions: Vec<String>,
 }
 
@@ -156,7 +166,8 @@ impl Alarm {
             "EvaluationPeriods": self.evaluation_periods,
             "Threshold": self.threshold,
             "ComparisonOperator": "GreaterThanThreshold",
-            "TreatMissingData": "notBreaching",
+            "TreatMissingData": TREAT_MISSING_DATA,
+            "Region": self.region.as_str(),
             "AlarmActions": self.actions,
         })
     }
@@ -182,6 +193,16 @@ fn alarm_name(r: &Resolved, rule_id: &str, what: &str) -> String {
     format!("{}rule-{:016x}/{what}", alarm_prefix(r), fnv64(rule_id))
 }
 
+/// Where S3 publishes a replication metric (S3 User Guide, "Monitoring progress with
+/// replication metrics").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Published {
+    /// "This metric is published in the Region of the source bucket."
+    SourceRegion,
+    /// "This metric is published in the Region of the destination bucket."
+    DestinationRegion,
+}
+
 /// One kind of alarm every rule (or every rule with RTC) gets.
 struct AlarmKind {
     suffix: &'static str,
@@ -190,6 +211,7 @@ struct AlarmKind {
     statistic: &'static str,
     threshold: i64,
     rtc_only: bool,
+    published: Published,
 }
 
 const ALARM_KINDS: [AlarmKind; 2] = [
@@ -200,6 +222,7 @@ const ALARM_KINDS: [AlarmKind; 2] = [
         statistic: "Sum",
         threshold: 0,
         rtc_only: false,
+        published: Published::SourceRegion,
     },
     // RTC's own threshold: 15 minutes.
     AlarmKind {
@@ -209,21 +232,17 @@ const ALARM_KINDS: [AlarmKind; 2] = [
         statistic: "Maximum",
         threshold: 900,
         rtc_only: true,
+        published: Published::DestinationRegion,
     },
 ];
 
-/// The alarms `spec` asks for: per rule, failed operations (> 0 in 5 minutes) and, with RTC,
-/// latency (> 900 s).
+/// The alarms `spec` asks for: per rule, failed operations (> 0 in 5 minutes) in the source
+/// region and, with RTC, latency (> 900 s) in the destination's region, each acting on the
+/// topic of its region.
 pub fn alarms(spec: &Spec, r: &Resolved, dests: &[DestinationPlan]) -> Vec<Alarm> {
     if !spec.alarms {
         return Vec::new();
     }
-    let actions: Vec<String> = spec
-        .failure_notification
-        .iter()
-        .filter(|n| n.kind() == NotificationKind::Topic)
-        .map(|n| n.as_str().to_owned())
-        .collect();
     let mut out = Vec::new();
     for (d, p) in spec.destinations.iter().zip(dests) {
         let dimensions = vec![
@@ -238,16 +257,26 @@ pub fn alarms(spec: &Spec, r: &Resolved, dests: &[DestinationPlan]) -> Vec<Alarm
         let kinds = ALARM_KINDS
             .iter()
             .filter(|k| !k.rtc_only || d.replication_time_control);
-        out.extend(kinds.map(|k| Alarm {
-            name: alarm_name(r, &d.rule_id, k.suffix),
-            description: format!("{} from {about}", k.what),
-            metric: k.metric.to_owned(),
-            statistic: k.statistic.to_owned(),
-            threshold: k.threshold,
-            period_seconds: 300,
-            evaluation_periods: 1,
-            dimensions: dimensions.clone(),
-            actions: actions.clone(),
+        out.extend(kinds.map(|k| {
+            let region = match k.published {
+                Published::SourceRegion => r.source_region.clone(),
+                Published::DestinationRegion => p.region.clone(),
+            };
+            Alarm {
+                name: alarm_name(r, &d.rule_id, k.suffix),
+                description: format!("{} from {about}", k.what),
+                metric: k.metric.to_owned(),
+                statistic: k.statistic.to_owned(),
+                threshold: k.threshold,
+                period_seconds: 300,
+                evaluation_periods: 1,
+                dimensions: dimensions.clone(),
+                actions: spec
+                    .alarm_topic(&region)
+                    .map(|t| vec![t.as_str().to_owned()])
+                    .unwrap_or_default(),
+                region,
+            }
         }));
     }
     out

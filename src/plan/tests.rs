@@ -934,6 +934,9 @@ fn alarms_per_rule_latency_only_with_rtc_and_actions_only_to_a_topic() {
     );
     assert_eq!(failed.actions, vec![topic.to_owned()]);
     let latency = &p.alarms[1];
+    // In us-west-2, where the FailureNotification topic (eu-west-1) cannot be its action.
+    assert_eq!(latency.region.as_str(), "us-west-2");
+    assert!(latency.actions.is_empty(), "{:?}", latency.actions);
     assert_eq!(
         (
             latency.metric.as_str(),
@@ -952,6 +955,58 @@ fn alarms_per_rule_latency_only_with_rtc_and_actions_only_to_a_topic() {
     for r in p.replication.to_s3_json()["Rules"].as_array().unwrap() {
         assert_eq!(r["Destination"]["Metrics"]["Status"], "Enabled", "{r}");
     }
+}
+
+/// Each alarm against AWS's documented definitions (S3 User Guide, "Monitoring progress with
+/// replication metrics" and "S3 Replication metrics in CloudWatch"; CloudWatch User Guide,
+/// "Configuring how CloudWatch alarms treat missing data").
+#[test]
+fn alarms_follow_awss_documented_metric_definitions() {
+    let failure_topic = "arn:aws:sns:eu-west-1:111111111111:s3-replication-failures";
+    let west = "arn:aws:sns:us-west-2:111111111111:s3-replication-alarms";
+    let p = build(&with_signals(json!({
+        "Alarms": "true", "FailureNotification": failure_topic, "AlarmTopics": [west]
+    })));
+    let (failed, latency) = (&p.alarms[0], &p.alarms[1]);
+    for a in &p.alarms {
+        // "AWS/S3" namespace; "SourceBucket", "DestinationBucket", "RuleId" dimensions.
+        let json = a.to_json();
+        assert_eq!(json["Namespace"], "AWS/S3");
+        let dims: Vec<&str> = a.dimensions.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(dims, ["SourceBucket", "DestinationBucket", "RuleId"]);
+        // "set the Missing data treatment field to Treat missing data as ignore (maintain the
+        // alarm state)".
+        assert_eq!(json["TreatMissingData"], "ignore");
+        // "Operations Failed Replication tracks S3 Replication failures aggregated at a
+        // per-minute interval": five one-minute data points per period.
+        assert_eq!((a.period_seconds, a.evaluation_periods), (300, 1));
+    }
+    // OperationsFailedReplication: "This metric is published in the Region of the source
+    // bucket." "Units: Count Valid statistics: Sum (total number of failed operations)".
+    assert_eq!(
+        (
+            failed.metric.as_str(),
+            failed.region.as_str(),
+            failed.statistic.as_str()
+        ),
+        ("OperationsFailedReplication", "eu-west-1", "Sum")
+    );
+    assert_eq!(failed.threshold, 0);
+    // ReplicationLatency: "This metric is published in the Region of the destination bucket."
+    // "Units: Seconds Valid statistics: Max"; RTC replicates "within 15 minutes".
+    assert_eq!(
+        (
+            latency.metric.as_str(),
+            latency.region.as_str(),
+            latency.statistic.as_str()
+        ),
+        ("ReplicationLatency", "us-west-2", "Maximum")
+    );
+    assert_eq!(latency.threshold, 900);
+    // An alarm's actions are topics of its own region: PutMetricAlarm refuses another
+    // ("Invalid region ... specified").
+    assert_eq!(failed.actions, vec![failure_topic.to_owned()]);
+    assert_eq!(latency.actions, vec![west.to_owned()]);
 }
 
 #[test]

@@ -135,7 +135,11 @@ pub async fn apply(
     deadline: Deadline,
 ) -> Result<Plan, ReconcileError> {
     let dests = connect_destinations(conn, spec).await?;
-    let facts = check_all(src, spec, &resolved, &dests).await?;
+    let alarm_accounts = signals::alarm_accounts(conn, spec, src).await?;
+    let (facts, ()) = futures::try_join!(
+        check_all(src, spec, &resolved, &dests),
+        signals::check_alarm_topics(&alarm_accounts, spec)
+    )?;
     let desired = Plan::build(spec, facts.resolve(resolved), &facts.keys())?;
 
     let written = Written::new();
@@ -198,7 +202,7 @@ pub async fn apply(
         let grants = grant(src, &dests, &facts, &deferred, &plan, deadline, &written);
         let all = written.all(grant_count(&plan));
         let switch_on = ensure_replication(src, spec, &plan, deadline, all);
-        let signals = signals::ensure(src, &plan, deadline);
+        let signals = signals::ensure(src, &alarm_accounts, &plan, deadline);
         futures::try_join!(Box::pin(grants), Box::pin(switch_on), Box::pin(signals))?;
         Ok(plan)
     };

@@ -50,7 +50,15 @@ pub async fn cleanup(
         return Ok(());
     }
     let key_removal = recorded_removal(record.as_ref(), spec.key_removal);
-    let source_side = cleanup_source(&src, spec, &resolved, key_removal, deadline);
+    let alarm_accounts = signals::alarm_accounts(conn, spec, &src).await?;
+    let source_side = cleanup_source(
+        &src,
+        &alarm_accounts,
+        spec,
+        &resolved,
+        key_removal,
+        deadline,
+    );
     let id = resolved.source_id();
     let dest_side = bounded(spec.destinations.iter().map(|d| {
         let (source, id) = (&spec.source.bucket, &id);
@@ -122,6 +130,7 @@ fn recorded_removal(record: Option<&Record>, event: KeyRemoval) -> KeyRemoval {
 
 async fn cleanup_source(
     src: &Account,
+    alarm_accounts: &[Account],
     spec: &Spec,
     r: &Resolved,
     key_removal: KeyRemoval,
@@ -131,9 +140,7 @@ async fn cleanup_source(
     if let Some(target) = &spec.failure_notification {
         signals::remove_notification(src, r, target, deadline).await?;
     }
-    if spec.alarms {
-        signals::remove_alarms(src, r).await?;
-    }
+    signals::remove_alarms(alarm_accounts, r).await?;
     match src.replication(bucket).await {
         Ok(Some(live)) if live.role == r.role_arn.as_str() => {
             src.delete_replication(bucket).await?
@@ -284,7 +291,8 @@ pub async fn cleanup_removed(
         if plan.batch.is_none() && old.replicates_existing_objects() {
             batch::remove_role(src, r).await?;
         }
-        signals::remove_dropped(src, old, plan, deadline).await
+        let dropped = signals::dropped_alarm_accounts(conn, old, new, src).await?;
+        signals::remove_dropped(src, &dropped, old, plan, deadline).await
     };
     futures::try_join!(dests, source)?;
     Ok(())

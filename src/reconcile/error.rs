@@ -90,6 +90,8 @@ pub enum ReconcileError {
         region: String,
         kind: &'static str,
     },
+    #[error("AlarmTopics {arn} cannot serve the alarms: {why} (nothing was changed)")]
+    AlarmTopicUnusable { arn: String, why: String },
     #[error("BatchReplication.ReportBucket {bucket} is in region {actual}, but the S3 Batch Replication jobs run in the source region {expected} and write their reports and manifests there; name a bucket in {expected}, or leave ReportBucket out to use the source bucket")]
     ReportBucketElsewhere {
         bucket: String,

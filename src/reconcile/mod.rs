@@ -14,7 +14,7 @@ mod gate;
 mod keys;
 mod retry;
 mod role;
-mod signals;
+pub(crate) mod signals;
 mod source;
 mod statements;
 

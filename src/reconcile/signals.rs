@@ -4,14 +4,14 @@
 
 use super::statements::{converge, Edit, Kind, Write};
 use super::ReconcileError;
-use crate::aws::Account;
+use crate::aws::{Account, Connector};
 use crate::plan::notification_doc::NotificationDocument;
 use crate::plan::policy_doc::PolicyDocument;
 use crate::plan::signals::{
     alarm_prefix, default_topic_policy, notification_id, target_statement_id,
 };
 use crate::plan::{Alarm, Claim, Plan, Resolved, StatementId};
-use crate::spec::{NotificationArn, NotificationKind};
+use crate::spec::{NotificationArn, NotificationKind, Region, Spec};
 use crate::time::Deadline;
 
 /// No size limit of ours: S3 refuses what it cannot store.
@@ -28,9 +28,80 @@ fn kind(deadline: Deadline) -> Kind<'static> {
     }
 }
 
+/// The source account's clients in each of `regions` (`src` itself for its own region): where
+/// the alarms are, since S3 publishes each replication metric in a region of its own.
+pub async fn accounts_in(
+    conn: &Connector,
+    spec: &Spec,
+    src: &Account,
+    regions: &[Region],
+) -> Result<Vec<Account>, ReconcileError> {
+    let mut out = Vec::with_capacity(regions.len());
+    for region in regions {
+        out.push(if *region == src.region {
+            src.clone()
+        } else {
+            conn.source(spec.source.role_arn.as_ref(), region).await?
+        });
+    }
+    Ok(out)
+}
+
+/// The clients for every region alarms of `spec` may be in (none without `Alarms`).
+pub async fn alarm_accounts(
+    conn: &Connector,
+    spec: &Spec,
+    src: &Account,
+) -> Result<Vec<Account>, ReconcileError> {
+    if !spec.alarms {
+        return Ok(Vec::new());
+    }
+    accounts_in(conn, spec, src, &spec.alarm_regions(&src.region)).await
+}
+
+/// Check phase: every `AlarmTopics` topic is a topic of the source account and, in a region
+/// where this resource has alarms (`accounts`: [`alarm_accounts`]), exists. A topic of a region
+/// without alarms serves none (a destination there was removed, or a list shared by many
+/// stacks): it is not read.
+pub async fn check_alarm_topics(accounts: &[Account], spec: &Spec) -> Result<(), ReconcileError> {
+    let Some(src) = accounts.first() else {
+        return Ok(());
+    };
+    for topic in &spec.alarm_topics {
+        let unusable = |why: String| ReconcileError::AlarmTopicUnusable {
+            arn: topic.to_string(),
+            why,
+        };
+        if topic.account() != &src.id {
+            return Err(unusable(format!(
+                "it is in account {}, but the alarms are in the source account {}",
+                topic.account(),
+                src.id
+            )));
+        }
+        let Some(acct) = accounts.iter().find(|a| a.region == *topic.region()) else {
+            tracing::info!(topic = %topic, "no alarm of this resource is in the topic's region; it serves none");
+            continue;
+        };
+        if acct.topic_policy(topic.as_str()).await?.is_none() {
+            return Err(unusable(format!(
+                "it does not exist in account {} ({}); create it first",
+                acct.id, acct.region
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Create/Update: the statement letting S3 deliver, then (S3 sends the destination a test
-/// event when the configuration is written) the notification configuration; and the alarms.
-pub async fn ensure(src: &Account, plan: &Plan, deadline: Deadline) -> Result<(), ReconcileError> {
+/// event when the configuration is written) the notification configuration; and the alarms,
+/// in every region of `alarm_accounts` ([`alarm_accounts`]).
+pub async fn ensure(
+    src: &Account,
+    alarm_accounts: &[Account],
+    plan: &Plan,
+    deadline: Deadline,
+) -> Result<(), ReconcileError> {
     let notification = async {
         if let Some(n) = &plan.notification {
             let statement = Edit::Upsert(&n.statement);
@@ -41,12 +112,7 @@ pub async fn ensure(src: &Account, plan: &Plan, deadline: Deadline) -> Result<()
         }
         Ok(())
     };
-    let alarms = async {
-        if plan.alarms.is_empty() {
-            return Ok(());
-        }
-        converge_alarms(src, &plan.resolved, &plan.alarms).await
-    };
+    let alarms = converge_alarms(alarm_accounts, &plan.resolved, &plan.alarms);
     futures::try_join!(notification, alarms)?;
     Ok(())
 }
@@ -87,9 +153,11 @@ pub async fn remove_notification(
 }
 
 /// Update: removes what the old properties' `FailureNotification` and `Alarms` had and the
-/// plan (the new properties) lacks.
+/// plan (the new properties) lacks: the alarms of the regions `ensure` no longer converges
+/// (`dropped_regions`: [`dropped_alarm_accounts`]).
 pub async fn remove_dropped(
     src: &Account,
+    dropped_regions: &[Account],
     old: &crate::spec::Spec,
     plan: &Plan,
     deadline: Deadline,
@@ -108,25 +176,63 @@ pub async fn remove_dropped(
             Some(_) => Ok(()),
         }
     };
-    let alarms = async {
-        if old.alarms && plan.alarms.is_empty() {
-            remove_alarms(src, r).await?;
-        }
-        Ok(())
-    };
+    let alarms = remove_alarms(dropped_regions, r);
     futures::try_join!(notification, alarms)?;
     Ok(())
 }
 
-/// Removes every alarm of this source bucket.
-pub async fn remove_alarms(src: &Account, r: &Resolved) -> Result<(), ReconcileError> {
-    converge_alarms(src, r, &[]).await
+/// Update: the clients for the regions the old properties' alarms may be in and the new
+/// ones' are not (all of them when the new properties have no `Alarms`).
+pub async fn dropped_alarm_accounts(
+    conn: &Connector,
+    old: &Spec,
+    new: &Spec,
+    src: &Account,
+) -> Result<Vec<Account>, ReconcileError> {
+    if !old.alarms {
+        return Ok(Vec::new());
+    }
+    let kept = if new.alarms {
+        new.alarm_regions(&src.region)
+    } else {
+        Vec::new()
+    };
+    let dropped: Vec<Region> = old
+        .alarm_regions(&src.region)
+        .into_iter()
+        .filter(|r| !kept.contains(r))
+        .collect();
+    accounts_in(conn, old, src, &dropped).await
 }
 
-/// Puts the alarms that are missing or differ, and deletes this source's other alarms (rules
-/// that went away). An alarm deleted meanwhile by someone else makes CloudWatch refuse the
-/// whole deletion: read and try once more.
+/// Removes every alarm of this source bucket in these regions.
+pub async fn remove_alarms(accounts: &[Account], r: &Resolved) -> Result<(), ReconcileError> {
+    converge_alarms(accounts, r, &[]).await
+}
+
+/// In each region of `accounts`, puts the alarms of `wanted` that are missing or differ there
+/// and deletes this source's other alarms there (rules that went away, an alarm that moved to
+/// another region).
 async fn converge_alarms(
+    accounts: &[Account],
+    r: &Resolved,
+    wanted: &[Alarm],
+) -> Result<(), ReconcileError> {
+    let regions = accounts.iter().map(|acct| {
+        let here: Vec<Alarm> = wanted
+            .iter()
+            .filter(|w| w.region == acct.region)
+            .cloned()
+            .collect();
+        async move { converge_region(acct, r, &here).await }
+    });
+    futures::future::try_join_all(regions).await?;
+    Ok(())
+}
+
+/// [`converge_alarms`] in one region. An alarm deleted meanwhile by someone else makes
+/// CloudWatch refuse the whole deletion: read and try once more.
+async fn converge_region(
     src: &Account,
     r: &Resolved,
     wanted: &[Alarm],

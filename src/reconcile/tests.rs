@@ -470,7 +470,7 @@ async fn converged_failure_signals_take_two_reads_and_no_write() {
         notification_xml(&n.configuration()),
     );
     let acct = aws.account();
-    super::signals::ensure(&acct, &plan, deadline())
+    super::signals::ensure(&acct, &[], &plan, deadline())
         .await
         .unwrap();
     assert_eq!(
@@ -491,7 +491,7 @@ async fn the_statement_goes_in_before_the_configuration_s3_validates_by_publishi
     );
     aws.ok("PutBucketNotificationConfiguration", "");
     let acct = aws.account();
-    super::signals::ensure(&acct, &plan, deadline())
+    super::signals::ensure(&acct, &[], &plan, deadline())
         .await
         .unwrap();
     assert_eq!(
@@ -512,7 +512,7 @@ async fn a_topic_policy_the_function_may_not_write_fails_naming_the_permission()
     aws.ok("GetTopicAttributes", stub::topic_attributes(&policy(&[])));
     aws.error("SetTopicAttributes", 403, "AuthorizationError");
     let acct = aws.account();
-    let err = super::signals::ensure(&acct, &plan, deadline())
+    let err = super::signals::ensure(&acct, &[], &plan, deadline())
         .await
         .unwrap_err()
         .to_string();

@@ -40,6 +40,9 @@ pub struct Spec {
     pub failure_notification: Option<NotificationArn>,
     /// `Alarms`: CloudWatch alarms per rule on failed replication (and, with RTC, latency).
     pub alarms: bool,
+    /// `AlarmTopics`: SNS topics of the source account, at most one per region, that the
+    /// alarms of their region act on (an alarm's actions must be in its own region).
+    pub alarm_topics: Vec<NotificationArn>,
     /// `BatchReplication`: how the jobs of destinations with `ReplicateExistingObjects` run.
     pub batch: BatchReplication,
 }
@@ -57,6 +60,31 @@ impl Spec {
     /// metrics exist only for rules with metrics on.
     pub fn needs_metrics(&self) -> bool {
         self.failure_notification.is_some() || self.alarms
+    }
+
+    /// Every region alarms of this resource may be in: the source bucket's (`source_region`,
+    /// failed operations) and each destination's (latency, which S3 publishes there), once.
+    pub fn alarm_regions(&self, source_region: &Region) -> Vec<Region> {
+        let mut regions = vec![source_region.clone()];
+        for d in &self.destinations {
+            if !regions.contains(&d.region) {
+                regions.push(d.region.clone());
+            }
+        }
+        regions
+    }
+
+    /// The topic an alarm in `region` acts on: the `AlarmTopics` one of that region, else the
+    /// `FailureNotification` topic when it is in that region.
+    pub fn alarm_topic(&self, region: &Region) -> Option<&NotificationArn> {
+        let failure_topic = self
+            .failure_notification
+            .iter()
+            .filter(|n| n.kind() == NotificationKind::Topic);
+        self.alarm_topics
+            .iter()
+            .chain(failure_topic)
+            .find(|t| t.region() == region)
     }
 }
 

@@ -71,6 +71,7 @@ pub fn parse(properties: &Value) -> Result<Spec, SpecErrors> {
         .filter(|s| !s.is_empty())
         .and_then(|a| checked(&mut f, "FailureNotification", NotificationArn::parse(&a)));
     let alarms = f.boolean("Alarms").unwrap_or(false);
+    let alarm_topics = parse_alarm_topics(&mut f, alarms);
     let batch = parse_batch(&mut f);
     let destinations = parse_destinations(&mut f);
     // CloudFormation validates it before it invokes the function; checked again so that a
@@ -84,6 +85,9 @@ pub fn parse(properties: &Value) -> Result<Spec, SpecErrors> {
     }
     if let (Some(source), Some(n)) = (&source, &failure_notification) {
         check_notification_place(source, n, &mut errors);
+    }
+    if let Some(source) = &source {
+        check_alarm_topics_account(source, &alarm_topics, &mut errors);
     }
     match (source, destinations) {
         (Some(source), Some(mut destinations)) if errors.is_empty() => Ok(Spec {
@@ -99,9 +103,68 @@ pub fn parse(properties: &Value) -> Result<Spec, SpecErrors> {
             verify,
             failure_notification,
             alarms,
+            alarm_topics,
             batch,
         }),
         _ => Err(SpecErrors(errors)),
+    }
+}
+
+/// `AlarmTopics`: standard SNS topics, at most one per region; only with `Alarms`.
+fn parse_alarm_topics(f: &mut Fields, alarms: bool) -> Vec<NotificationArn> {
+    let Some(list) = f.array("AlarmTopics") else {
+        return Vec::new();
+    };
+    if !alarms && !list.is_empty() {
+        f.error(
+            "AlarmTopics",
+            "names the topics alarms act on, but Alarms is not true: set Alarms: true or remove AlarmTopics",
+        );
+    }
+    let mut topics: Vec<NotificationArn> = Vec::new();
+    for item in list {
+        let parsed = item
+            .as_str()
+            .ok_or_else(|| format!("{} is not a string", super::fields::show(item)))
+            .and_then(NotificationArn::parse);
+        match parsed {
+            Ok(t) if t.kind() != NotificationKind::Topic => f.error(
+                "AlarmTopics",
+                format!("{t} is a queue; CloudWatch alarms notify SNS topics only"),
+            ),
+            Ok(t) => match topics.iter().find(|o| o.region() == t.region()) {
+                Some(other) => f.error(
+                    "AlarmTopics",
+                    format!(
+                        "{t} and {other} are both in {}: name at most one topic per region",
+                        t.region()
+                    ),
+                ),
+                None => topics.push(t),
+            },
+            Err(why) => f.error("AlarmTopics", why),
+        }
+    }
+    topics
+}
+
+/// Alarm topics must be the source account's (the alarms are there); with `SourceRoleArn` the
+/// account is known before any call.
+fn check_alarm_topics_account(
+    source: &Source,
+    topics: &[NotificationArn],
+    errors: &mut Vec<SpecError>,
+) {
+    let Some(role) = &source.role_arn else { return };
+    for t in topics.iter().filter(|t| t.account() != role.account()) {
+        errors.push(SpecError::new(
+            "AlarmTopics",
+            format!(
+                "{t} is in account {} but SourceRoleArn is in {}; name topics of the source account, where the alarms are",
+                t.account(),
+                role.account()
+            ),
+        ));
     }
 }
 

@@ -453,3 +453,46 @@ fn bad_batch_replication_settings_are_refused_by_name() {
     );
     assert!(!error_for(flag, "Destinations[0].ReplicateExistingObjects").is_empty());
 }
+
+#[test]
+fn alarm_topics_are_standard_topics_one_per_region_only_with_alarms() {
+    let west = "arn:aws:sns:us-west-2:111111111111:s3-replication-alarms";
+    let s = parse(&props(json!({"Alarms": "true", "AlarmTopics": [west]}))).unwrap();
+    let region = Region::parse("us-west-2").unwrap();
+    assert_eq!(s.alarm_topic(&region).map(|t| t.as_str()), Some(west));
+    assert_eq!(s.alarm_topic(&Region::parse("eu-west-1").unwrap()), None);
+    for (value, says) in [
+        (json!([west]), "Alarms is not true"),
+        (json!(["arn:aws:sqs:us-west-2:111111111111:q"]), "queue"),
+        (
+            json!([west, "arn:aws:sns:us-west-2:111111111111:other"]),
+            "at most one topic per region",
+        ),
+        (json!([7]), "is not a string"),
+        (json!(["arn:aws:sns:us-west-2:111111111111:t.fifo"]), "FIFO"),
+    ] {
+        let alarms = if says == "Alarms is not true" {
+            "false"
+        } else {
+            "true"
+        };
+        let m = error_for(
+            props(json!({"Alarms": alarms, "AlarmTopics": value})),
+            "AlarmTopics",
+        );
+        assert!(m.contains(says), "{value}: {m}");
+    }
+    let m = error_for(
+        props(
+            json!({"Alarms": "true", "SourceRoleArn": "arn:aws:iam::333333333333:role/r",
+            "AlarmTopics": [west]}),
+        ),
+        "AlarmTopics",
+    );
+    assert!(m.contains("source account"), "{m}");
+    let m = error_for(
+        props(json!({"Alarms": "true", "AlarmTopics": west})),
+        "AlarmTopics",
+    );
+    assert!(m.contains("list"), "{m}");
+}

@@ -19,6 +19,7 @@ mod batch;
 mod bucket_settings;
 mod checker;
 mod encryption;
+mod failed;
 mod finding;
 mod policy_link;
 mod signals;
@@ -29,14 +30,15 @@ mod trust;
 pub use checker::{via_s3, PROBE_KEY};
 pub use finding::{Finding, Status};
 pub use snapshot::{
-    BatchJob, DestinationBucket, FailureNotification, Key, NamedPolicy, ReplicationRole, RuleAlarm,
-    Signals, Snapshot, SourceBucket, Versioning,
+    BatchJob, DestinationBucket, FailedReplications, FailureNotification, Key, NamedPolicy,
+    ReplicationRole, RuleAlarm, Signals, Snapshot, SourceBucket, Versioning,
 };
 
 use batch::existing_objects;
 use bucket_settings::{object_lock, requester_pays, versioning};
 use checker::Checker;
 use encryption::{key_missing, key_usable};
+pub use failed::FAILED_OBJECTS;
 
 /// Checks every link; one finding per link that applies to this snapshot.
 pub fn check(s: &Snapshot) -> Vec<Finding> {
@@ -124,6 +126,19 @@ pub fn check(s: &Snapshot) -> Vec<Finding> {
         out.push(object_lock(&format!("{p}.object-lock"), &s.source, d, &arn));
         if !s.signals.alarms.is_empty() {
             out.push(cx.alarm(&p, d));
+        }
+        if let Some(f) = s
+            .failed_replications
+            .iter()
+            .find(|f| f.rule_id == d.rule_id)
+        {
+            out.push(failed::failed_objects(
+                &format!("{p}.{FAILED_OBJECTS}"),
+                &s.partition,
+                &s.source,
+                d,
+                f,
+            ));
         }
         if let Some(job) = s.batch_jobs.iter().find(|j| j.rule_id == d.rule_id) {
             out.push(existing_objects(

@@ -180,6 +180,19 @@ pub struct Snapshot {
     pub signals: Signals,
     #[serde(default)]
     pub batch_jobs: Vec<BatchJob>,
+    /// Per rule with metrics, the replication operations that failed recently (absent when
+    /// CloudWatch could not be read).
+    #[serde(default)]
+    pub failed_replications: Vec<FailedReplications>,
+}
+
+/// How many replication operations of one rule failed in the last `days` days: CloudWatch's
+/// `OperationsFailedReplication` (Sum), in the source bucket's region.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailedReplications {
+    pub rule_id: String,
+    pub failed: u64,
+    pub days: u32,
 }
 
 fn default_partition() -> String {
