@@ -99,15 +99,9 @@ fn contexts(statement: &Value, asker: &Asker<'_>) -> Vec<Context> {
     out
 }
 
+/// [`super::matching::strings`] of a member that may be absent.
 fn strings(v: Option<&Value>) -> Vec<String> {
-    match v {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(|i| i.as_str().map(str::to_owned))
-            .collect(),
-        _ => Vec::new(),
-    }
+    v.map(super::matching::strings).unwrap_or_default()
 }
 
 #[cfg(test)]
